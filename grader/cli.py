@@ -1,0 +1,118 @@
+"""The `grade` command. Thin: options are parsed here, the work is done by `pipeline`.
+
+One error boundary: a GradeError becomes one line on stderr and exit status 2; anything
+unexpected becomes one line too (exit 3), with the traceback only under -v.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+from click_default_group import DefaultGroup
+
+from . import __version__
+from .errors import GradeError
+from .pipeline import Summary, grade_all, write_outputs
+from .reference import prepare
+from .rubric import load_rubric
+from .runner import Runner
+from .submissions import discover
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RUBRIC = PROJECT_ROOT / "rubrics" / "ex07.yaml"
+
+
+def friendly_errors(command):
+    @functools.wraps(command)
+    def wrapper(*args, verbose: bool = False, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except GradeError as exc:
+            if verbose:
+                raise
+            click.echo(f"grade: error: {exc}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("grade: interrupted; outputs already written are complete", err=True)
+            sys.exit(130)
+        except Exception as exc:  # the last line of defence: never a bare traceback
+            if verbose:
+                raise
+            click.echo(f"grade: internal error: {type(exc).__name__}: {exc} (run again with -v for details)",
+                       err=True)
+            sys.exit(3)
+    return click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of errors.")(wrapper)
+
+
+@click.group(cls=DefaultGroup, default="run", default_if_no_args=False)
+@click.version_option(__version__, prog_name="grade")
+def cli() -> None:
+    """Grade exercise sheets: `grade SUBMISSIONS` grades a folder of submissions."""
+
+
+@cli.command("run")
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option("--rubric", type=click.Path(path_type=Path), default=None,
+              help="Rubric file (default: the Exercise 7 rubric).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("grades"), show_default=True,
+              help="Folder for gradebook.csv, results.csv and feedback/.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Submissions graded at once (default: number of cores).")
+@friendly_errors
+def run_command(submissions: Path, rubric: Path | None, out: Path, jobs: int | None) -> None:
+    """Grade every submission in SUBMISSIONS and write the gradebook, results and feedback."""
+    summary = main(submissions=submissions, rubric=rubric, out=out, jobs=jobs, progress=sys.stderr.isatty())
+    click.echo(describe_summary(summary, out))
+
+
+def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("grades"),
+         jobs: int | None = None, progress: bool = False) -> Summary:
+    """Grade a folder; the library entry point behind `grade SUBMISSIONS`."""
+    started = time.monotonic()
+    spec = load_rubric(rubric or DEFAULT_RUBRIC)
+    plan = prepare(spec)
+    found, warnings = discover(submissions, spec.entry)
+    for warning in warnings:
+        click.echo(f"grade: warning: {warning}", err=True)
+    runner = Runner(spec.limits)
+    jobs = jobs or os.cpu_count() or 1
+    if progress and found:
+        students = _with_progress_bar(plan, found, runner, jobs)
+    else:
+        students = grade_all(plan, found, runner, jobs=jobs)
+    write_outputs(plan, students, out)
+    return Summary(students, warnings, time.monotonic() - started)
+
+
+def _with_progress_bar(plan, found, runner, jobs):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.fields[last]}"))
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task("grading", total=len(found), last="")
+        return grade_all(plan, found, runner, jobs=jobs,
+                         on_done=lambda s: bar.update(task, advance=1, last=s.student))
+
+
+def describe_summary(summary: Summary, out: Path) -> str:
+    parts = [f"{summary.count('ok')} ok"]
+    labels = {"error": "with errors", "load_error": "did not load", "unreadable": "unreadable",
+              "duplicate": "duplicate ids"}
+    parts += [f"{summary.count(status)} {label}" for status, label in labels.items() if summary.count(status)]
+    lines = [f"Graded {len(summary.students)} students in {summary.seconds:.1f} s: {', '.join(parts)}."]
+    if summary.to_review:
+        lines.append(f"{summary.to_review} free-text answers have suggested points and await review.")
+    if summary.warnings:
+        lines.append(f"{len(summary.warnings)} warnings (above).")
+    lines.append(f"Wrote {out / 'gradebook.csv'}, {out / 'results.csv'} and {out / 'feedback'}/.")
+    return "\n".join(lines)
+
+
+def entry_point() -> None:
+    cli(prog_name="grade")

@@ -1,0 +1,153 @@
+"""Grading a folder, step by step: plan, discover, run and judge each submission, write.
+
+Each step is one function so the order is visible and a step can be swapped in tests
+(the runner is injected, the way pypa/build injects its subprocess runner).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .checks import CheckResult, judge_function, judge_text, judge_value
+from .errors import OutputError
+from .feedback import render_markdown
+from .gradebook import gradebook_frame, results_frame, write_atomically, write_csv
+from .reference import Plan
+from .rubric import FunctionCheck, TextCheck, ValueCheck
+from .runner import Reply, Request, RunReport, Runner
+from .scoring import StudentResult, run_status
+from .submissions import Submission
+
+
+@dataclass
+class Summary:
+    students: list[StudentResult]
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.students if s.status == status)
+
+    @property
+    def to_review(self) -> int:
+        return sum(s.to_review for s in self.students)
+
+
+def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, *, jobs: int = 1,
+              on_done: Callable[[StudentResult], None] | None = None) -> list[StudentResult]:
+    """Grade every submission (in parallel children), in the order given."""
+    def grade_one(submission: Submission) -> StudentResult:
+        student = grade_submission(plan, submission, runner)
+        if on_done:
+            on_done(student)
+        return student
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(grade_one, submissions))
+
+
+def grade_submission(plan: Plan, submission: Submission, runner: Runner) -> StudentResult:
+    if submission.status != "ok":
+        return not_graded(plan, submission)
+    requests = build_requests(plan, submission)
+    report = runner.run(submission, requests)
+    checks = judge_all(plan, submission, report)
+    load_problem = _load_problem(submission, report)
+    return StudentResult(submission.student, run_status(checks, bool(load_problem)), checks,
+                         problem=load_problem, notes=_notes(report), seconds=report.seconds)
+
+
+def not_graded(plan: Plan, submission: Submission) -> StudentResult:
+    checks = tuple(
+        CheckResult(q.id, c.id, c.kind, c.points, 0.0, "not_run", submission.problem, c.visibility)
+        for q, c in plan.rubric.checks())
+    return StudentResult(submission.student, submission.status, checks, problem=submission.problem)
+
+
+def build_requests(plan: Plan, submission: Submission) -> list[Request]:
+    """What to ask the student's process, in sheet order."""
+    requests = []
+    for question, check in plan.rubric.checks():
+        key = f"{question.id}/{check.id}"
+        if isinstance(check, FunctionCheck):
+            function_plan = plan.functions[question.id, check.id]
+            requests += [Request(f"{key}/{i}", "call", check.name, args, check.call_timeout)
+                         for i, args in enumerate(function_plan.cases)]
+        elif isinstance(check, ValueCheck):
+            requests.append(Request(key, "get", check.name))
+        elif isinstance(check, TextCheck) and question.id not in submission.answers:
+            requests.append(Request(key, "get", question.answer_name(check)))
+    return requests
+
+
+def judge_all(plan: Plan, submission: Submission, report: RunReport) -> tuple[CheckResult, ...]:
+    tolerance = plan.rubric.tolerance
+    results = []
+    for question, check in plan.rubric.checks():
+        key = f"{question.id}/{check.id}"
+        if isinstance(check, FunctionCheck):
+            function_plan = plan.functions[question.id, check.id]
+            replies = [report.replies.get(f"{key}/{i}", Reply("missing")) for i in range(len(function_plan.cases))]
+            results.append(judge_function(question, function_plan, replies, tolerance))
+        elif isinstance(check, ValueCheck):
+            results.append(judge_value(question, check, plan.values[question.id, check.id],
+                                       report.replies.get(key), tolerance))
+        else:
+            answer, source = _text_answer(question, check, submission, report.replies.get(key))
+            results.append(judge_text(question, check, answer, source))
+    return tuple(results)
+
+
+def _text_answer(question, check, submission: Submission, reply: Reply | None):
+    if question.id in submission.answers:
+        return submission.answers[question.id], f"the cell tagged {question.answer_tag}"
+    name = question.answer_name(check)
+    if reply is None or reply.status != "ok":
+        return None, name
+    return reply.value, f"`{name}`"
+
+
+def _load_problem(submission: Submission, report: RunReport) -> str:
+    if report.load_failure:
+        return report.load_failure
+    if submission.kind == "py" and report.cells and report.cells[0]["error"]:
+        error = report.cells[0]["error"]
+        line = f" at line {error['line']}" if error.get("line") else ""
+        if error["type"] in ("SyntaxError", "IndentationError", "TabError"):
+            return f"{submission.entry} has a {error['type']}{line} ({error['message']}), so none of it ran; fix it"
+        return (f"{submission.entry} stopped{line} with {error['type']}: {error['message']}; "
+                "only what was defined before that line was graded")
+    return ""
+
+
+def _notes(report: RunReport) -> tuple[str, ...]:
+    notes = []
+    for cell in report.cells:
+        error = cell["error"]
+        if error and len(report.cells) > 1:
+            line = f" (line {error['line']})" if error.get("line") else ""
+            notes.append(f"`{cell['label']}` raised {error['type']}: {error['message']}{line}; "
+                         "the cells after it still ran.")
+    if report.ignored:
+        shown = ", ".join(f"`{item}`" for item in report.ignored[:5])
+        notes.append(f"Not run while grading: {shown}{' and more' if len(report.ignored) > 5 else ''}.")
+    if report.restarts:
+        notes.append(f"Your code ended or hung the process {report.restarts} time(s); "
+                     "a fresh process graded the remaining checks.")
+    return tuple(notes)
+
+
+def write_outputs(plan: Plan, students: list[StudentResult], out: Path) -> None:
+    """gradebook.csv, results.csv and feedback/<student>.md, each written atomically."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_csv(gradebook_frame(plan.rubric, students), out / "gradebook.csv")
+        write_csv(results_frame(students), out / "results.csv")
+        for student in students:
+            write_atomically(out / "feedback" / f"{student.student}.md", render_markdown(plan.rubric, student))
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write the results ({exc.strerror or exc}); "
+                          "choose another folder with --out") from None

@@ -1,0 +1,370 @@
+"""The trusted side of running student code: one child process per submission.
+
+The child is a fresh interpreter (`python -I -S`, never a fork of the grader, so nothing
+the grader imported, the reference included, is inherited) started in its own session
+and its own scratch folder. Requests and replies are JSON lines on two private pipes;
+the student's stdout and stderr go to files that nobody parses. When a call times out or
+the process dies (`os._exit`, a segfault, the memory cap), the whole process group is
+killed and a fresh child is loaded for the checks still to run: only the function that
+misbehaved pays for it.
+
+`Runner.command` builds the child's argv; a sandbox wraps it (see `wrap`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .child import wire
+from .rubric import Limits
+from .submissions import Submission
+
+CHILD_SCRIPT = Path(__file__).parent / "child" / "__main__.py"
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+OUTPUT_TAIL_BYTES = 2000
+
+
+@dataclass(frozen=True)
+class Request:
+    """One thing to ask the student's process: call a function or read a top-level value."""
+
+    key: str
+    op: str  # "call" | "get"
+    name: str
+    args: tuple = ()
+    timeout: float | None = None
+
+
+@dataclass
+class Reply:
+    """What came back for one request, already validated on the trusted side.
+
+    status: ok | error | missing | not_callable | invalid | timeout | crashed
+    """
+
+    status: str
+    value: Any = None
+    error: dict | None = None
+    mutated: tuple[int, ...] = ()
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class RunReport:
+    replies: dict[str, Reply] = field(default_factory=dict)
+    cells: list[dict] = field(default_factory=list)  # per cell: label and error (or None)
+    ignored: list[str] = field(default_factory=list)  # magics and shell escapes not run
+    load_failure: str | None = None  # the process died or hung while loading
+    restarts: int = 0
+    seconds: float = 0.0
+    output_tail: str = ""
+
+
+class _ChildDied(Exception):
+    pass
+
+
+class _ChildTimeout(Exception):
+    pass
+
+
+def child_sys_path(workdir: Path) -> list[str]:
+    """What the child may import from: its own helpers, the submission, stdlib, site-packages.
+
+    Not the project tree, not the current directory, not .pth additions (an editable
+    install of the grader maps the project here), so the reference cannot be imported.
+    """
+    import numpy
+
+    paths = sysconfig.get_paths()
+    candidates = [str(CHILD_SCRIPT.parent), str(workdir), paths["stdlib"], paths["platstdlib"],
+                  os.path.join(paths["platstdlib"], "lib-dynload"), paths["purelib"], paths["platlib"],
+                  str(Path(numpy.__file__).parent.parent)]
+    zipped = [p for p in sys.path if p.endswith(".zip")]
+    result: list[str] = []
+    for path in zipped + candidates:
+        if path not in result and os.path.isdir(path) or path.endswith(".zip"):
+            if path not in result:
+                result.append(path)
+    return result
+
+
+def child_environment() -> dict[str, str]:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+    }
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # older OpenBLAS builds need these
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+class Runner:
+    """Runs one submission's requests in a child process, restarting it after a death."""
+
+    def __init__(self, limits: Limits, *, python: str = sys.executable,
+                 wrap: Callable[[list[str], Path], list[str]] | None = None) -> None:
+        self.limits = limits
+        self.python = python
+        self.wrap = wrap
+
+    # ------------------------------------------------------------ public
+
+    def run(self, submission: Submission, requests: list[Request]) -> RunReport:
+        report = RunReport()
+        started = time.monotonic()
+        deadline = started + self.limits.submission_timeout
+        with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
+            workdir = Path(scratch) / "work"
+            submission.copy_files_to(workdir)
+            output_path = Path(scratch) / "output.txt"
+            pending = list(requests)
+            dead: dict[str, Reply] = {}
+            first_load = True
+            while pending:
+                with _Child(self, workdir, output_path) as child:
+                    try:
+                        loaded = child.load(submission, deadline)
+                    except (_ChildDied, _ChildTimeout) as exc:
+                        report.load_failure = _load_failure_message(exc, self.limits)
+                        for request in pending:
+                            report.replies[request.key] = Reply(
+                                "timeout" if isinstance(exc, _ChildTimeout) else "crashed",
+                                detail=report.load_failure)
+                        break
+                    if first_load:
+                        report.cells, report.ignored = loaded["cells"], loaded["ignored"]
+                        first_load = False
+                    pending = self._serve(child, pending, deadline, dead, report)
+                if pending:
+                    report.restarts += 1
+            report.output_tail = _tail(output_path)
+        report.seconds = time.monotonic() - started
+        return report
+
+    def command(self, workdir: Path, fd_in: int, fd_out: int) -> list[str]:
+        config = {
+            "sys_path": child_sys_path(workdir),
+            "workdir": str(workdir),
+            "memory_mb": self.limits.memory_mb,
+            "cpu_seconds": self.limits.submission_timeout + 5,
+            "file_size_mb": 64,
+        }
+        argv = [self.python, "-I", "-S", str(CHILD_SCRIPT), str(fd_in), str(fd_out), json.dumps(config)]
+        return self.wrap(argv, workdir) if self.wrap else argv
+
+    # ------------------------------------------------------------ internals
+
+    def _serve(self, child: _Child, pending: list[Request], deadline: float,
+               dead: dict[str, Reply], report: RunReport) -> list[Request]:
+        """Answer requests in order; return those left when the child had to be dropped."""
+        for index, request in enumerate(pending):
+            if request.name in dead and request.op == "call":
+                report.replies[request.key] = dead[request.name]
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                report.replies[request.key] = Reply(
+                    "timeout", detail=f"the submission's time limit of {self.limits.submission_timeout:g} s ran out")
+                continue
+            limit = min(request.timeout or self.limits.call_timeout, remaining)
+            try:
+                reply = child.ask(request, limit)
+            except _ChildTimeout:
+                reply = Reply("timeout", detail=f"did not return within {limit:g} s", seconds=limit)
+            except _ChildDied as exc:
+                reply = Reply("crashed", detail=f"the process ended while running it ({exc})")
+            else:
+                report.replies[request.key] = reply
+                continue
+            report.replies[request.key] = reply
+            dead[request.name] = reply
+            return pending[index + 1:]
+        return []
+
+
+class _Child:
+    """One live child process and its two pipes."""
+
+    def __init__(self, runner: Runner, workdir: Path, output_path: Path) -> None:
+        self.runner = runner
+        self.workdir = workdir
+        self.output_path = output_path
+        self._buffer = b""
+        self._next_id = 0
+
+    def __enter__(self) -> _Child:
+        to_child_r, self._to_child = os.pipe()
+        self._from_child, from_child_w = os.pipe()
+        output = open(self.output_path, "ab")
+        try:
+            self.process = subprocess.Popen(
+                self.runner.command(self.workdir, to_child_r, from_child_w),
+                stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                pass_fds=(to_child_r, from_child_w), cwd=self.workdir,
+                env=child_environment(), start_new_session=True)
+        finally:
+            output.close()
+            os.close(to_child_r)
+            os.close(from_child_w)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._from_child, selectors.EVENT_READ)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            self._send({"op": "exit"})
+        except _ChildDied:
+            pass
+        self._kill_group()
+        self._selector.close()
+        os.close(self._from_child)
+        os.close(self._to_child)
+
+    def load(self, submission: Submission, deadline: float) -> dict:
+        self._send({"op": "load", "kind": submission.kind, "module": submission.module_name,
+                    "entry": submission.entry, "cells": [c.as_dict() for c in submission.cells]})
+        message = self._receive(max(deadline - time.monotonic(), 0.01))
+        cells = message.get("cells")
+        ignored = message.get("ignored")
+        if not isinstance(cells, list) or not isinstance(ignored, list):
+            raise _ChildDied("it sent a malformed load report")
+        return {"cells": [_clean_cell(c) for c in cells], "ignored": [str(i)[:200] for i in ignored][:50]}
+
+    def ask(self, request: Request, timeout: float) -> Reply:
+        self._next_id += 1
+        message: dict[str, Any] = {"op": request.op, "id": self._next_id, "name": request.name}
+        if request.op == "call":
+            message["args"] = [wire.encode(arg) for arg in request.args]
+        self._send(message)
+        answer = self._receive(timeout)
+        if answer.get("id") != self._next_id:
+            raise _ChildDied("it answered out of turn")
+        return _reply_from(answer)
+
+    def _send(self, message: dict) -> None:
+        data = (json.dumps(message) + "\n").encode()
+        try:
+            while data:
+                data = data[os.write(self._to_child, data):]
+        except (BrokenPipeError, OSError):
+            raise _ChildDied(self._exit_description()) from None
+
+    def _receive(self, timeout: float) -> dict:
+        end = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = end - time.monotonic()
+            if left <= 0 or not self._selector.select(left):
+                raise _ChildTimeout()
+            chunk = os.read(self._from_child, 1 << 20)
+            if not chunk:
+                raise _ChildDied(self._exit_description())
+            self._buffer += chunk
+            if len(self._buffer) > MAX_MESSAGE_BYTES:
+                raise _ChildDied("it sent an oversized message")
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        try:
+            message = json.loads(line)
+        except ValueError:
+            raise _ChildDied("it sent a malformed message") from None
+        if not isinstance(message, dict):
+            raise _ChildDied("it sent a malformed message")
+        return message
+
+    def _exit_description(self) -> str:
+        try:
+            code = self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "it closed its channel"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            hint = {"SIGSEGV": "a segmentation fault", "SIGKILL": "killed, often by the memory limit",
+                    "SIGXCPU": "the CPU time limit"}.get(name)
+            return f"{name}, {hint}" if hint else name
+        return f"exit status {code}"
+
+    def _kill_group(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _reply_from(answer: dict) -> Reply:
+    status = answer.get("status")
+    seconds = answer.get("seconds")
+    seconds = float(seconds) if type(seconds) in (int, float) else 0.0
+    if status == "ok":
+        mutated = answer.get("mutated") or []
+        if not (isinstance(mutated, list) and all(type(i) is int for i in mutated)):
+            mutated = []
+        try:
+            return Reply("ok", value=wire.decode(answer.get("value")), mutated=tuple(mutated), seconds=seconds)
+        except wire.WireError as exc:
+            return Reply("invalid", detail=str(exc), seconds=seconds)
+    if status == "error":
+        return Reply("error", error=_clean_error(answer.get("error")), seconds=seconds)
+    if status == "not_callable":
+        return Reply("not_callable", detail=str(answer.get("type"))[:100])
+    if status == "missing":
+        return Reply("missing")
+    return Reply("invalid", detail="a malformed reply came back")
+
+
+def _clean_error(error: Any) -> dict:
+    error = error if isinstance(error, dict) else {}
+    line = error.get("line")
+    return {"type": str(error.get("type", "Exception"))[:100],
+            "message": str(error.get("message", ""))[:500],
+            "line": line if type(line) is int else None}
+
+
+def _clean_cell(cell: Any) -> dict:
+    cell = cell if isinstance(cell, dict) else {}
+    error = cell.get("error")
+    return {"label": str(cell.get("label", "?"))[:200], "error": _clean_error(error) if error else None}
+
+
+def _load_failure_message(exc: Exception, limits: Limits) -> str:
+    if isinstance(exc, _ChildTimeout):
+        return f"loading the submission took longer than the time limit of {limits.submission_timeout:g} s"
+    return f"the process ended while loading the submission ({exc})"
+
+
+def _tail(path: Path) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(size - OUTPUT_TAIL_BYTES, 0))
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""

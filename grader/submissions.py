@@ -1,0 +1,184 @@
+"""Finding and reading submissions, on the trusted side, without running anything.
+
+A submission is `<student>.py`, `<student>.ipynb` or a folder `<student>/` (entry: its one
+notebook, else the rubric's entry module, else its one `.py`). Notebooks are read with
+nbformat; their code cells are turned into plain Python with IPython's own input
+transformer (magics become `get_ipython()` calls that the child answers); markdown cells
+tagged `answer:<qid>` are read as free-text answers. Anything else in the folder is skipped
+with a warning; two submissions with one id are a `duplicate` row, not a silent pick.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import SubmissionsError
+
+CODE_SUFFIXES = (".py", ".ipynb")
+JUNK_FOLDERS = {"__pycache__", ".ipynb_checkpoints", "__MACOSX"}
+MAX_SOURCE_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Cell:
+    label: str
+    source: str
+
+    def as_dict(self) -> dict:
+        return {"label": self.label, "source": self.source}
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's hand-in as read from disk. `problem` set means it cannot be run."""
+
+    student: str
+    path: Path
+    kind: str = "py"  # "py" | "ipynb"
+    entry: str = ""  # the entry file, relative to the folder copied for the child
+    cells: tuple[Cell, ...] = ()
+    answers: dict[str, str] = field(default_factory=dict)  # qid -> text of tagged cells
+    status: str = "ok"  # ok | unreadable | duplicate
+    problem: str = ""
+
+    @property
+    def module_name(self) -> str:
+        stem = Path(self.entry).stem
+        return stem if stem.isidentifier() else "submission"
+
+    def copy_files_to(self, workdir: Path) -> None:
+        """Give the child its own copy of the submission (helpers and data files too)."""
+        if self.path.is_dir():
+            shutil.copytree(self.path, workdir, symlinks=False,
+                            ignore=shutil.ignore_patterns(*JUNK_FOLDERS))
+        else:
+            workdir.mkdir(parents=True)
+            shutil.copyfile(self.path, workdir / self.entry)
+
+
+def discover(folder: str | Path, entry_module: str | None = None) -> tuple[list[Submission], list[str]]:
+    """Every submission in `folder`, sorted by student id, and warnings for what was skipped."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise SubmissionsError(f"{folder}: no such folder; pass the folder that holds the submissions")
+    if not folder.is_dir():
+        raise SubmissionsError(f"{folder}: not a folder; pass the folder that holds the submissions")
+    warnings: list[str] = []
+    claims: dict[str, list[Path]] = defaultdict(list)
+    for path in sorted(folder.iterdir()):
+        name = path.name
+        if name.startswith(".") or name in JUNK_FOLDERS or name.startswith("__"):
+            warnings.append(f"skipped {path}: not a submission (hidden or system file)")
+        elif path.is_dir() or path.suffix in CODE_SUFFIXES:
+            claims[path.stem if path.is_file() else name].append(path)
+        else:
+            warnings.append(f"skipped {path}: not a submission (expected .py, .ipynb or a folder)")
+    submissions = []
+    for student, paths in sorted(claims.items()):
+        if len(paths) > 1:
+            names = " and ".join(p.name for p in paths)
+            submissions.append(Submission(student, paths[0], status="duplicate",
+                                          problem=f"{names} both claim id {student!r}; keep one and grade again"))
+            warnings.append(f"duplicate id {student!r}: {names}")
+        else:
+            submissions.append(read_submission(paths[0], student, entry_module))
+    return submissions, warnings
+
+
+def read_submission(path: Path, student: str | None = None, entry_module: str | None = None) -> Submission:
+    """Read one submission; a broken one comes back with status `unreadable` and the reason."""
+    student = student or (path.name if path.is_dir() else path.stem)
+    try:
+        if path.is_dir():
+            entry = _folder_entry(path, entry_module)
+            base = _read_file(path / entry, student, entry)
+            return Submission(student, path, base.kind, entry, base.cells, base.answers)
+        return _read_file(path, student, path.name)
+    except _Unreadable as exc:
+        return Submission(student, path, status="unreadable", problem=str(exc))
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def _folder_entry(folder: Path, entry_module: str | None) -> str:
+    files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+    notebooks = sorted(p.name for p in files if p.suffix == ".ipynb")
+    modules = sorted(p.name for p in files if p.suffix == ".py")
+    if len(notebooks) == 1:
+        return notebooks[0]
+    if len(notebooks) > 1:
+        raise _Unreadable(f"the folder holds {len(notebooks)} notebooks ({', '.join(notebooks)}); keep only one")
+    if entry_module and entry_module in modules:
+        return entry_module
+    if len(modules) == 1:
+        return modules[0]
+    if not modules:
+        raise _Unreadable("the folder holds no notebook and no .py file")
+    wanted = f" or name it {entry_module}" if entry_module else ""
+    raise _Unreadable(f"cannot tell which of {', '.join(modules)} is the entry; keep one notebook{wanted}")
+
+
+def _read_file(path: Path, student: str, entry: str) -> Submission:
+    try:
+        size = path.stat().st_size
+        if size > MAX_SOURCE_BYTES and path.suffix == ".py":
+            raise _Unreadable(f"{path.name} is {size // 1_000_000} MB, too large for a source file")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _Unreadable(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _Unreadable(f"{path.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    if "\x00" in text:
+        raise _Unreadable(f"{path.name} holds binary data, not source code")
+    if path.suffix == ".ipynb":
+        cells, answers = read_notebook(text, f"{student}.ipynb")
+        return Submission(student, path, "ipynb", entry, cells, answers)
+    return Submission(student, path, "py", entry, (Cell(entry, text),))
+
+
+def read_notebook(text: str, name: str) -> tuple[tuple[Cell, ...], dict[str, str]]:
+    """Code cells as plain Python (magics transformed) and the tagged free-text answers."""
+    import nbformat
+
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+    except Exception as exc:  # nbformat raises many kinds for bad JSON or unknown versions
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise _Unreadable(f"{name} is not a readable notebook ({reason}); re-save it from Jupyter") from None
+    transform = _transformer()
+    cells: list[Cell] = []
+    answers: dict[str, list[str]] = defaultdict(list)
+    for number, cell in enumerate(notebook.get("cells", []), start=1):
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        tags = cell.get("metadata", {}).get("tags", []) or []
+        for tag in tags if isinstance(tags, list) else []:
+            tag = str(tag).strip().lower()
+            if tag.startswith("answer:") and cell.get("cell_type") != "code":
+                answers[tag.removeprefix("answer:").strip()].append(source.strip())
+        if cell.get("cell_type") == "code" and source.strip():
+            try:
+                python = transform(source)
+            except Exception:
+                python = source  # the child reports the syntax error with its line
+            cells.append(Cell(f"{name} cell {number}", python))
+    return tuple(cells), {qid: "\n\n".join(parts) for qid, parts in answers.items()}
+
+
+_TRANSFORMER = None
+
+
+def _transformer():
+    global _TRANSFORMER
+    if _TRANSFORMER is None:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        _TRANSFORMER = TransformerManager().transform_cell
+    return _TRANSFORMER
