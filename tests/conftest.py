@@ -1,0 +1,60 @@
+"""Shared fixtures: the Exercise 7 rubric and plan, and a way to grade one source text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.pipeline import grade_submission
+from grader.reference import Plan, prepare
+from grader.rubric import Limits, load_rubric
+from grader.runner import Runner
+from grader.submissions import read_submission
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "submissions_example"
+SCENARIOS = Path(__file__).parent / "scenarios"
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-goldens", action="store_true", help="Rewrite the golden files from this run.")
+
+
+@pytest.fixture(scope="session")
+def update_goldens(request) -> bool:
+    return request.config.getoption("--update-goldens")
+
+
+@pytest.fixture(scope="session")
+def rubric():
+    return load_rubric(ROOT / "rubrics" / "ex07.yaml")
+
+
+@pytest.fixture(scope="session")
+def plan(rubric) -> Plan:
+    return prepare(rubric)
+
+
+@pytest.fixture(scope="session")
+def fast_plan(plan) -> Plan:
+    """The Exercise 7 plan with short time limits, for scenarios that hang on purpose."""
+    limits = Limits(call_timeout=1.0, submission_timeout=30.0, memory_mb=1024)
+    return Plan(plan.rubric.model_copy(update={"limits": limits}), plan.functions, plan.values)
+
+
+@pytest.fixture(scope="session")
+def correct_source() -> str:
+    return (EXAMPLES / "alice.py").read_text()
+
+
+@pytest.fixture
+def grade_source(tmp_path, fast_plan):
+    """Grade a source text written to `<name>.py` (or a notebook file's bytes)."""
+    def grade(source: str, name: str = "student", suffix: str = ".py"):
+        path = tmp_path / f"{name}{suffix}"
+        path.write_text(source)
+        submission = read_submission(path, entry_module="ex07.py")
+        return grade_submission(fast_plan, submission, Runner(fast_plan.rubric.limits))
+    return grade

@@ -1,0 +1,5 @@
+# loses: 3b
+# outcome: timeout
+def lm_head(H, E):
+    while True:
+        pass

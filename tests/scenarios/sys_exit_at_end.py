@@ -1,0 +1,5 @@
+# loses:
+# status: load_error
+import sys
+
+sys.exit(0)
