@@ -1,0 +1,81 @@
+"""The command line: exit codes, one-line errors, the summary, help for every command."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import EXAMPLES
+from grader.cli import cli
+
+
+@pytest.fixture
+def small_folder(tmp_path):
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    shutil.copy(EXAMPLES / "alice.py", folder / "alice.py")
+    (folder / "broken.ipynb").write_text('{"cells": [')
+    return folder
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_grading_a_folder_writes_outputs_and_a_summary(small_folder, tmp_path):
+    out = tmp_path / "out"
+    result = invoke(small_folder, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "Graded 2 students" in result.stdout
+    assert "1 ok" in result.stdout and "1 unreadable" in result.stdout
+    assert "free-text answers have suggested points and await review" in result.stdout
+    assert (out / "gradebook.csv").is_file() and (out / "results.csv").is_file()
+    assert (out / "feedback" / "alice.md").is_file() and (out / "feedback" / "broken.md").is_file()
+    assert "\x1b[" not in result.output  # no progress bar or colours when not on a terminal
+    assert not list(out.rglob("*.tmp")), "temporary files were left behind"
+
+
+def test_the_explicit_run_command_is_the_same(small_folder, tmp_path):
+    result = invoke("run", small_folder, "--out", tmp_path / "out", "--jobs", 1)
+    assert result.exit_code == 0
+    assert "Graded 2 students" in result.stdout
+
+
+def test_a_missing_folder_is_one_line_and_exit_2(tmp_path):
+    result = invoke(tmp_path / "nowhere", "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("grade: error:") and "no such folder" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unwritable_output_folder_is_one_line(small_folder, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = invoke(small_folder, "--out", blocker)
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith("grade: error:") and "--out" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_an_internal_error_is_one_line_without_traceback(small_folder, tmp_path, monkeypatch):
+    import grader.cli
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(grader.cli, "prepare", explode)
+    result = invoke(small_folder, "--out", tmp_path / "out")
+    assert result.exit_code == 3
+    assert "internal error: RuntimeError: boom" in result.stderr and "-v" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_every_command_has_help():
+    for name, command in cli.commands.items():
+        assert command.help and command.help.strip(), f"`grade {name}` has no help text"
+        result = invoke(name, "--help")
+        assert result.exit_code == 0 and "Usage:" in result.stdout
+    assert invoke("--help").exit_code == 0
