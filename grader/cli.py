@@ -79,7 +79,7 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
     found, warnings = discover(submissions, spec.entry)
     for warning in warnings:
         click.echo(f"grade: warning: {warning}", err=True)
-    runner = Runner(spec.limits)
+    runner = Runner.for_rubric(spec)
     jobs = jobs or os.cpu_count() or 1
     if progress and found:
         students = _with_progress_bar(plan, found, runner, jobs)

@@ -79,10 +79,15 @@ def _plan_function(check: FunctionCheck, reference: ModuleType, where: str) -> F
     for number, case in enumerate(check.cases, start=1):
         if list(case.keys()) != arg_names:
             raise RubricError(f"{where}: case {number} names arguments {list(case)}, case 1 names {arg_names}")
+    # students' functions are called positionally, so the names must be the parameters, in order
+    parameters = list(inspect.signature(function).parameters)
+    if arg_names != parameters[:len(arg_names)]:
+        raise RubricError(f"{where}: the cases name the arguments {', '.join(arg_names)}, but the reference "
+                          f"is {check.reference_name}{inspect.signature(function)}; use its names in its order")
     try:
         inspect.signature(function).bind(*arg_names)
     except TypeError as exc:
-        raise RubricError(f"{where}: the cases' arguments {arg_names} do not fit "
+        raise RubricError(f"{where}: the cases' arguments do not fit "
                           f"{check.reference_name}{inspect.signature(function)}: {exc}") from None
     cases = generate_cases(check)
     expected = [_run(function, args, f"{where}: the reference {check.reference_name}", number)

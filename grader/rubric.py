@@ -75,7 +75,10 @@ class FunctionMistake(Mistake):
     def _one_rule(self) -> FunctionMistake:
         if (self.variant is None) == (self.raises is None):
             raise ValueError("give exactly one of `variant` or `raises`")
-        re.compile(self.message)
+        try:
+            re.compile(self.message)
+        except re.error as exc:  # pydantic turns only ValueError into a validation error
+            raise ValueError(f"`message` {self.message!r} is not a valid regex: {exc}") from None
         return self
 
 
@@ -278,6 +281,7 @@ def describe_validation_error(exc: ValidationError, data: dict) -> str:
     return f"{where}: {message}{more}"
 
 
+_LISTS = {"questions", "checks", "mistakes", "criteria", "cases"}
 _UNION_TAGS = {"function", "value", "text", "ArraySpec", "ToySpec", "bool", "int", "float", "str", "list[any]"}
 
 
@@ -298,6 +302,8 @@ def _describe_location(loc: tuple, data: Any) -> str:
         else:
             field = str(key)
             node = node.get(key) if isinstance(node, dict) else None
-            if field not in {"questions", "checks", "mistakes", "criteria", "cases"}:
+            if field not in _LISTS:
                 parts.append(f"field `{field}`")
+    if field in _LISTS:  # the error is about the list itself (missing or empty): name it
+        parts.append(f"field `{field}`")
     return ", ".join(parts) if parts else "top level"

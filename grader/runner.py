@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from .child import wire
-from .rubric import Limits
+from .rubric import Limits, Rubric
 from .submissions import Submission
 
-CHILD_SCRIPT = Path(__file__).parent / "child" / "__main__.py"
+CHILD_SCRIPT = Path(__file__).resolve().parent / "child" / "__main__.py"
+PROJECT_ROOT = CHILD_SCRIPT.parent.parent.parent
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 OUTPUT_TAIL_BYTES = 2000
 
@@ -81,24 +82,23 @@ class _ChildTimeout(Exception):
     pass
 
 
-def child_sys_path(workdir: Path) -> list[str]:
-    """What the child may import from: its own helpers, the submission, stdlib, site-packages.
-
-    Not the project tree, not the current directory, not .pth additions (an editable
-    install of the grader maps the project here), so the reference cannot be imported.
+def child_sys_path(workdir: Path, hidden: tuple[Path, ...] = ()) -> list[str]:
+    """What the child may import from: its own helpers, the submission, and the grader's
+    sys.path less every entry from which a hidden path (the reference, the project tree)
+    could be imported. Without `site`, .pth hooks such as an editable install's are not run.
     """
-    import numpy
-
-    paths = sysconfig.get_paths()
-    candidates = [str(CHILD_SCRIPT.parent), str(workdir), paths["stdlib"], paths["platstdlib"],
-                  os.path.join(paths["platstdlib"], "lib-dynload"), paths["purelib"], paths["platlib"],
-                  str(Path(numpy.__file__).parent.parent)]
-    zipped = [p for p in sys.path if p.endswith(".zip")]
-    result: list[str] = []
-    for path in zipped + candidates:
-        if path not in result and os.path.isdir(path) or path.endswith(".zip"):
-            if path not in result:
-                result.append(path)
+    hidden_paths = [Path(h).resolve() for h in (PROJECT_ROOT, *hidden)]
+    result = [str(CHILD_SCRIPT.parent), str(workdir)]
+    for entry in sys.path:
+        if not entry:
+            continue
+        path = Path(entry).resolve()
+        if not (path.is_dir() or (path.suffix == ".zip" and path.is_file())):
+            continue
+        if any(path == h or path in h.parents for h in hidden_paths):
+            continue
+        if str(path) not in result:
+            result.append(str(path))
     return result
 
 
@@ -122,11 +122,17 @@ def child_environment() -> dict[str, str]:
 class Runner:
     """Runs one submission's requests in a child process, restarting it after a death."""
 
-    def __init__(self, limits: Limits, *, python: str = sys.executable,
+    def __init__(self, limits: Limits, *, hidden: tuple[Path, ...] = (), python: str = sys.executable,
                  wrap: Callable[[list[str], Path], list[str]] | None = None) -> None:
         self.limits = limits
+        self.hidden = hidden  # paths the child must not be able to import from (the reference)
         self.python = python
         self.wrap = wrap
+
+    @classmethod
+    def for_rubric(cls, rubric: Rubric, **options) -> Runner:
+        """A runner with the rubric's limits that hides the rubric's reference from the child."""
+        return cls(rubric.limits, hidden=(rubric.reference_path,), **options)
 
     # ------------------------------------------------------------ public
 
@@ -146,7 +152,7 @@ class Runner:
                     try:
                         loaded = child.load(submission, deadline)
                     except (_ChildDied, _ChildTimeout) as exc:
-                        report.load_failure = _load_failure_message(exc, self.limits)
+                        report.load_failure = _load_failure_message(exc, self.limits, _tail(output_path))
                         for request in pending:
                             report.replies[request.key] = Reply(
                                 "timeout" if isinstance(exc, _ChildTimeout) else "crashed",
@@ -164,7 +170,7 @@ class Runner:
 
     def command(self, workdir: Path, fd_in: int, fd_out: int) -> list[str]:
         config = {
-            "sys_path": child_sys_path(workdir),
+            "sys_path": child_sys_path(workdir, self.hidden),
             "workdir": str(workdir),
             "memory_mb": self.limits.memory_mb,
             "cpu_seconds": self.limits.submission_timeout + 5,
@@ -353,10 +359,12 @@ def _clean_cell(cell: Any) -> dict:
     return {"label": str(cell.get("label", "?"))[:200], "error": _clean_error(error) if error else None}
 
 
-def _load_failure_message(exc: Exception, limits: Limits) -> str:
+def _load_failure_message(exc: Exception, limits: Limits, output: str) -> str:
     if isinstance(exc, _ChildTimeout):
         return f"loading the submission took longer than the time limit of {limits.submission_timeout:g} s"
-    return f"the process ended while loading the submission ({exc})"
+    last = next((line.strip() for line in reversed(output.splitlines()) if line.strip()), "")
+    said = f"; its last output: {last[:200]}" if last else ""
+    return f"the process ended while loading the submission ({exc}){said}"
 
 
 def _tail(path: Path) -> str:

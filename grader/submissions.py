@@ -10,6 +10,7 @@ with a warning; two submissions with one id are a `duplicate` row, not a silent 
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -52,8 +53,7 @@ class Submission:
     def copy_files_to(self, workdir: Path) -> None:
         """Give the child its own copy of the submission (helpers and data files too)."""
         if self.path.is_dir():
-            shutil.copytree(self.path, workdir, symlinks=False,
-                            ignore=shutil.ignore_patterns(*JUNK_FOLDERS))
+            shutil.copytree(self.path, workdir, ignore=_junk_and_links)
         else:
             workdir.mkdir(parents=True)
             shutil.copyfile(self.path, workdir / self.entry)
@@ -66,9 +66,14 @@ def discover(folder: str | Path, entry_module: str | None = None) -> tuple[list[
         raise SubmissionsError(f"{folder}: no such folder; pass the folder that holds the submissions")
     if not folder.is_dir():
         raise SubmissionsError(f"{folder}: not a folder; pass the folder that holds the submissions")
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        raise SubmissionsError(f"{folder}: cannot list the folder ({exc.strerror or exc}); "
+                               "check its permissions") from None
     warnings: list[str] = []
     claims: dict[str, list[Path]] = defaultdict(list)
-    for path in sorted(folder.iterdir()):
+    for path in entries:
         name = path.name
         if name.startswith(".") or name in JUNK_FOLDERS or name.startswith("__"):
             warnings.append(f"skipped {path}: not a submission (hidden or system file)")
@@ -92,6 +97,9 @@ def read_submission(path: Path, student: str | None = None, entry_module: str | 
     """Read one submission; a broken one comes back with status `unreadable` and the reason."""
     student = student or (path.name if path.is_dir() else path.stem)
     try:
+        if path.is_symlink():
+            # a link could point anywhere the grader can read, the reference included
+            raise _Unreadable(f"{path.name} is a symbolic link; hand in the file or folder itself")
         if path.is_dir():
             entry = _folder_entry(path, entry_module)
             base = _read_file(path / entry, student, entry)
@@ -105,8 +113,18 @@ class _Unreadable(Exception):
     pass
 
 
+def _junk_and_links(folder: str, names: list[str]) -> set[str]:
+    """What not to copy for the child: system junk, and symbolic links (their targets are
+    the grader's files, not the student's)."""
+    return {n for n in names if n in JUNK_FOLDERS or os.path.islink(os.path.join(folder, n))}
+
+
 def _folder_entry(folder: Path, entry_module: str | None) -> str:
-    files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+    try:
+        files = [p for p in folder.iterdir()
+                 if p.is_file() and not p.is_symlink() and not p.name.startswith(".")]
+    except OSError as exc:
+        raise _Unreadable(f"cannot list the folder {folder.name}: {exc.strerror or exc}") from None
     notebooks = sorted(p.name for p in files if p.suffix == ".ipynb")
     modules = sorted(p.name for p in files if p.suffix == ".py")
     if len(notebooks) == 1:
@@ -138,7 +156,7 @@ def _read_file(path: Path, student: str, entry: str) -> Submission:
     if "\x00" in text:
         raise _Unreadable(f"{path.name} holds binary data, not source code")
     if path.suffix == ".ipynb":
-        cells, answers = read_notebook(text, f"{student}.ipynb")
+        cells, answers = read_notebook(text, entry)  # the file's own name, also inside a folder
         return Submission(student, path, "ipynb", entry, cells, answers)
     return Submission(student, path, "py", entry, (Cell(entry, text),))
 
@@ -159,7 +177,7 @@ def read_notebook(text: str, name: str) -> tuple[tuple[Cell, ...], dict[str, str
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
         tags = cell.get("metadata", {}).get("tags", []) or []
-        for tag in tags if isinstance(tags, list) else []:
+        for tag in [tags] if isinstance(tags, str) else tags if isinstance(tags, list) else []:
             tag = str(tag).strip().lower()
             if tag.startswith("answer:") and cell.get("cell_type") != "code":
                 answers[tag.removeprefix("answer:").strip()].append(source.strip())

@@ -56,5 +56,5 @@ def grade_source(tmp_path, fast_plan):
         path = tmp_path / f"{name}{suffix}"
         path.write_text(source)
         submission = read_submission(path, entry_module="ex07.py")
-        return grade_submission(fast_plan, submission, Runner(fast_plan.rubric.limits))
+        return grade_submission(fast_plan, submission, Runner.for_rubric(fast_plan.rubric))
     return grade

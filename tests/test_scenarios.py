@@ -30,7 +30,7 @@ def baseline(request, fast_plan, correct_source, tmp_path_factory):
 
     path = tmp_path_factory.mktemp("baseline") / "alice.py"
     path.write_text(correct_source)
-    student = grade_submission(fast_plan, read_submission(path), Runner(fast_plan.rubric.limits))
+    student = grade_submission(fast_plan, read_submission(path), Runner.for_rubric(fast_plan.rubric))
     assert student.status == "ok"
     assert student.checks and all(c.outcome in ("passed", "needs_review") for c in student.checks)
     return question_points(fast_plan.rubric, student.checks)

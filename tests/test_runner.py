@@ -1,0 +1,78 @@
+"""The runner on its own: the child's import path, the wrap hook, the private reply channel."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from grader.rubric import Limits
+from grader.runner import PROJECT_ROOT, Request, Runner, child_sys_path
+from grader.submissions import read_submission
+
+LIMITS = Limits(call_timeout=2, submission_timeout=20, memory_mb=1024)
+
+
+def run(tmp_path: Path, source: str, requests: list[Request], **options):
+    path = tmp_path / "student.py"
+    path.write_text(source)
+    return Runner(LIMITS, **options).run(read_submission(path), requests)
+
+
+def test_child_path_leaves_out_every_ancestor_of_hidden_paths(tmp_path, monkeypatch):
+    course = tmp_path / "course"
+    (course / "reference").mkdir(parents=True)
+    secret = course / "reference" / "ex07.py"
+    secret.write_text("ANSWER = 42\n")
+    elsewhere = tmp_path / "libs"
+    elsewhere.mkdir()
+    monkeypatch.setattr(sys, "path", ["", str(tmp_path), str(course), str(course / "reference"),
+                                      str(elsewhere), str(PROJECT_ROOT)])
+    path = child_sys_path(tmp_path / "work", hidden=(secret,))
+    assert str(elsewhere) in path
+    for forbidden in (tmp_path, course, course / "reference", PROJECT_ROOT):
+        assert str(forbidden) not in path
+    assert "" not in path
+
+
+def test_values_and_calls_come_back_as_plain_data(tmp_path):
+    source = "import numpy as np\nX = np.arange(6.0).reshape(2, 3)\ndef double(a):\n    return a * 2\n"
+    report = run(tmp_path, source, [Request("x", "get", "X"),
+                                    Request("call", "call", "double", (np.ones((2, 2), np.float32),)),
+                                    Request("none", "get", "NOT_THERE")])
+    assert report.replies["x"].status == "ok"
+    assert np.array_equal(report.replies["x"].value, np.arange(6.0).reshape(2, 3))
+    doubled = report.replies["call"].value
+    assert type(doubled) is np.ndarray and doubled.dtype == np.float32 and (doubled == 2).all()
+    assert report.replies["none"].status == "missing"
+
+
+def test_printing_a_forged_reply_does_not_reach_the_channel(tmp_path):
+    forged = json.dumps({"id": 1, "status": "ok", "value": {"t": "int", "v": 96}})
+    source = f"import sys\nprint({forged!r})\nsys.stdout.flush()\ndef f():\n    print({forged!r})\n    return 1\n"
+    report = run(tmp_path, source, [Request("f", "call", "f")])
+    assert report.replies["f"].value == 1
+    assert forged in report.output_tail
+
+
+def test_wrap_hook_receives_the_command(tmp_path):
+    seen = []
+
+    def wrap(argv, workdir):
+        seen.append((argv, workdir))
+        return ["/usr/bin/env", *argv]
+
+    report = run(tmp_path, "VALUE = 3\n", [Request("v", "get", "VALUE")], wrap=wrap)
+    assert report.replies["v"].value == 3
+    assert seen and seen[0][0][0] == sys.executable and "-I" in seen[0][0]
+
+
+def test_a_hang_at_import_time_is_a_load_timeout(tmp_path):
+    limits = Limits(call_timeout=1, submission_timeout=1.5, memory_mb=1024)
+    path = tmp_path / "student.py"
+    path.write_text("while True:\n    pass\n")
+    report = Runner(limits).run(read_submission(path), [Request("v", "get", "VALUE")])
+    assert report.load_failure and "time limit of 1.5 s" in report.load_failure
+    assert report.replies["v"].status == "timeout"
