@@ -57,6 +57,8 @@ def result(question: Question, check, outcome: str, feedback: str, fraction: flo
 
 def judge_function(question: Question, plan: FunctionPlan, replies: list[Reply], tolerance: Tolerance) -> CheckResult:
     check = plan.check
+    if len(replies) != len(plan.cases):
+        raise ValueError(f"{len(replies)} replies for {len(plan.cases)} cases of {check.id}")
     name = f"`{check.name}`"
     rtol, atol = _tolerances(check, tolerance)
     for reply in replies:
@@ -160,7 +162,7 @@ def _compare_arrays(expected: np.ndarray, actual: Any, rtol: float, atol: float)
     if type(actual) is list:
         try:
             actual = np.asarray(actual, dtype=np.float64)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             return "returned a list that is not a numeric array"
     if not isinstance(actual, np.ndarray):
         return f"returned {_kind(actual)}, expected a NumPy array of shape {expected.shape}"
@@ -195,9 +197,13 @@ def _compare_numbers(expected: float, actual: Any, rtol: float, atol: float) -> 
             return f"returned {_kind(actual)}, expected a number"
     if isinstance(actual, float) and math.isnan(actual):
         return "returned NaN"
-    if math.isinf(actual):
+    if isinstance(actual, float) and math.isinf(actual):
         return "returned an infinite value"
-    if abs(actual - expected) <= atol + rtol * abs(expected):
+    try:
+        difference = abs(actual - expected)
+    except OverflowError:  # an int beyond float range, against a float
+        return "returned a different number"
+    if difference <= atol + rtol * abs(expected):
         return None
     return "returned a different number"
 
@@ -212,7 +218,8 @@ def _kind(value: Any) -> str:
         return "None"
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape}"
-    return f"a {type(value).__name__}"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 # ---------------------------------------------------------------- value checks
@@ -260,7 +267,7 @@ def _value_problem(check: ValueCheck, expected: Any, value: Any, rtol: float, at
 def _matching_value_mistake(check: ValueCheck, value: Any, rtol: float, atol: float, tight: bool = False):
     for mistake in check.mistakes:
         if mistake.when == "not_integer":
-            if not tight and type(value) is float and not value.is_integer():
+            if not tight and type(value) is float and math.isfinite(value) and not value.is_integer():
                 return mistake
             continue
         if mistake.value is None:

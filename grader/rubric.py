@@ -132,6 +132,16 @@ class ValueCheck(CheckBase):
     accept: list[str] = []
     mistakes: list[ValueMistake] = []
 
+    @model_validator(mode="after")
+    def _values_fit_the_type(self) -> ValueCheck:
+        fits = {"int": (int, float), "float": (int, float), "bool": (bool,), "str": (str,)}[self.type]
+        named = [("`expected`", self.expected)] + [(f"mistake {m.id}", m.value) for m in self.mistakes]
+        for what, value in named:
+            if value is not None and (type(value) not in fits or (self.type != "bool" and type(value) is bool)):
+                hint = " (YAML reads 175.0e9 as text: write 1.75e+11 or 175000000000)" if type(value) is str else ""
+                raise ValueError(f"{what} is {value!r}, not of the check's type {self.type}{hint}")
+        return self
+
 
 class Criterion(Spec):
     points: Annotated[float, Field(gt=0)]

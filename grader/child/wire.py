@@ -16,6 +16,7 @@ import numpy as np
 MAX_DEPTH = 6
 MAX_ITEMS = 100_000
 MAX_ARRAY_BYTES = 64 * 1024 * 1024
+MAX_INT_BITS = 13_000  # about 3,900 digits: below Python's 4,300-digit limit on int <-> str (JSON)
 NUMERIC_KINDS = "biuf"
 
 
@@ -31,6 +32,8 @@ def encode(value, depth: int = 0):
     if kind is bool:
         return {"t": "bool", "v": value}
     if kind is int:
+        if value.bit_length() > MAX_INT_BITS:
+            return {"t": "unsupported", "type": f"int of {value.bit_length()} bits (too large)"}
         return {"t": "int", "v": value}
     if kind is float:
         return {"t": "float", "v": value}
@@ -49,11 +52,13 @@ def encode(value, depth: int = 0):
         if value.nbytes > MAX_ARRAY_BYTES:
             return {"t": "unsupported", "type": f"numpy array of {value.nbytes} bytes (too large)"}
         buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(value), allow_pickle=False)
+        # ascontiguousarray alone would turn a 0-d array into shape (1,)
+        np.save(buffer, np.ascontiguousarray(value).reshape(value.shape), allow_pickle=False)
         return {"t": "ndarray", "npy": base64.b64encode(buffer.getvalue()).decode("ascii")}
-    if kind in (list, tuple) and depth < MAX_DEPTH and len(value) <= MAX_ITEMS:
+    if (kind is list or kind is tuple) and depth < MAX_DEPTH and len(value) <= MAX_ITEMS:
         return {"t": "list", "v": [encode(item, depth + 1) for item in value]}
-    if kind is dict and value.get("__toy__") in ("clm", "mlm"):
+    if kind is dict and type(value.get("__toy__")) is str and value["__toy__"] in ("clm", "mlm") \
+            and "table" in value:
         return {"t": "toy", "kind": value["__toy__"], "table": encode(value["table"], depth + 1)}
     return {"t": "unsupported", "type": _type_name(kind)}
 
@@ -71,7 +76,10 @@ def decode(data, depth: int = 0, allow_toys: bool = False):
     if tag == "int" and type(value) is int:
         return value
     if tag == "float" and type(value) in (float, int):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise WireError("a malformed number came back") from None
     if tag == "str" and type(value) is str:
         return value
     if tag == "ndarray" and type(data.get("npy")) is str:

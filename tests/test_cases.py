@@ -1,0 +1,250 @@
+"""Case generation (grader/cases.py) and the toy language models (grader/child/toys.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader import cases
+from grader.cases import describe_case, for_reference, generate_cases
+from grader.child import toys, wire
+from grader.rubric import FunctionCheck, load_rubric
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def rubric():
+    return load_rubric(ROOT / "rubrics" / "ex07.yaml")
+
+
+def function_check(rubric, check_id: str) -> FunctionCheck:
+    return next(c for _, c in rubric.checks() if c.id == check_id and c.kind == "function")
+
+
+def make_check(*case_list, seed: int = 0) -> FunctionCheck:
+    return FunctionCheck.model_validate({"id": "f", "kind": "function", "name": "f", "points": 1,
+                                         "seed": seed, "cases": list(case_list)})
+
+
+def same_args(a: tuple, b: tuple) -> bool:
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if isinstance(x, np.ndarray):
+            if not (isinstance(y, np.ndarray) and x.dtype == y.dtype and np.array_equal(x, y)):
+                return False
+        elif isinstance(x, dict):
+            if x.keys() != y.keys() or x["__toy__"] != y["__toy__"] or not np.array_equal(x["table"], y["table"]):
+                return False
+        elif x != y or type(x) is not type(y):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------- generate_cases
+
+
+def test_generation_is_deterministic_for_every_rubric_check(rubric):
+    checks = [c for _, c in rubric.checks() if c.kind == "function"]
+    assert len(checks) >= 10
+    for check in checks:
+        first, second = generate_cases(check), generate_cases(check)
+        assert len(first) == len(check.cases)
+        assert all(same_args(a, b) for a, b in zip(first, second)), check.id
+
+
+def test_a_different_seed_gives_different_arrays(rubric):
+    check = function_check(rubric, "fnn")
+    other = check.model_copy(update={"seed": check.seed + 1})
+    for a, b in zip(generate_cases(check), generate_cases(other)):
+        assert all(x.shape == y.shape for x, y in zip(a, b))
+        assert not any(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_each_case_has_its_own_stream_and_adding_a_case_changes_no_other():
+    spec = {"X": {"array": [3, 2]}}
+    one = generate_cases(make_check(spec, spec, seed=5))
+    assert not np.array_equal(one[0][0], one[1][0])  # same spec, different case number
+    more = generate_cases(make_check(spec, spec, {"X": {"array": [4, 4]}}, seed=5))
+    assert np.array_equal(more[0][0], one[0][0]) and np.array_equal(more[1][0], one[1][0])
+
+
+def test_the_case_stream_is_seeded_by_check_seed_and_case_number():
+    (x,), = generate_cases(make_check({"X": {"array": [2, 3], "scale": 2.0}}, seed=42))
+    assert np.array_equal(x, np.random.default_rng([42, 0]).normal(scale=2.0, size=(2, 3)))
+
+
+def test_shapes_and_dtypes_are_as_specified(rubric):
+    args = generate_cases(function_check(rubric, "multi_head_attention"))[1]
+    assert [a.shape for a in args] == [(5, 8), (2, 8, 4), (2, 8, 4), (2, 8, 4), (8, 8)]
+    assert all(a.dtype == np.float64 for a in args)
+
+    check = make_check({
+        "a": {"array": [2, 3], "dtype": "float32"},
+        "b": {"array": [50], "dist": "uniform", "low": -2, "high": -1},
+        "c": {"array": [4, 5], "dist": "randint", "low": 3, "high": 6, "dtype": "int64"},
+        "d": {"array": [0, 4]},
+        "e": {"array": []},
+    })
+    (a, b, c, d, e), = generate_cases(check)
+    assert a.shape == (2, 3) and a.dtype == np.float32
+    assert b.shape == (50,) and b.dtype == np.float64 and np.all((b >= -2) & (b < -1))
+    assert c.shape == (4, 5) and c.dtype == np.int64 and set(np.unique(c)) <= {3, 4, 5}
+    assert len(set(np.unique(c))) > 1
+    assert d.shape == (0, 4) and e.shape == ()
+
+
+def test_scale_scales_the_normal_draw():
+    (small, big), = generate_cases(make_check({"a": {"array": [2000]}, "b": {"array": [2000], "scale": 10.0}}))
+    assert 0.9 < small.std() < 1.1 and 9 < big.std() < 11
+
+
+def test_literals_keep_their_python_types(rubric):
+    assert generate_cases(function_check(rubric, "houlsby_params"))[0] == (768, 64)
+    assert all(type(v) is int for args in generate_cases(function_check(rubric, "gpt3_params")) for v in args)
+    alphas = [args[-1] for args in generate_cases(function_check(rubric, "lora_fnn"))]
+    assert alphas == [5.0, 16.0, 1.5, 2.0] and all(type(a) is float for a in alphas)
+    (flag, text, items), = generate_cases(make_check({"flag": True, "text": "x", "items": [1, [2]]}))
+    assert flag is True and text == "x" and items == [1, [2]]
+
+
+def test_generated_literals_are_deep_copies(rubric):
+    check = function_check(rubric, "mlm_objective")
+    first = generate_cases(check)[0]
+    S, M = first[1], first[2]
+    S[0].append(99)
+    S.append([7])
+    M[0][0] = 42
+    again = generate_cases(check)[0]
+    assert again[1] == [[1, 2, 3, 4], [0, 1]] and again[2] == [[1, 3], [0]]
+    assert check.cases[0]["S"] == [[1, 2, 3, 4], [0, 1]]
+
+
+def test_toy_arguments_are_plain_data(rubric):
+    p, S = generate_cases(function_check(rubric, "clm_objective"))[2]
+    assert p["__toy__"] == "clm" and p["table"].shape == (17, 7)
+    assert S == [[0, 1, 2, 3, 4, 5, 6, 0], [6, 6], [3]]
+    assert json.dumps(wire.encode(p))  # travels over the wire as it is
+
+
+# ---------------------------------------------------------------- for_reference
+
+
+def child_side(arg):
+    """What the student's process builds from an argument (see child/__main__.py)."""
+    value = wire.decode(json.loads(json.dumps(wire.encode(arg))), allow_toys=True)
+    return toys.build(value["__toy__"], value["table"]) if isinstance(value, dict) else value
+
+
+@pytest.mark.parametrize("check_id", ["clm_objective", "mlm_objective"])
+def test_reference_and_child_see_the_same_toy(rubric, check_id):
+    for args in generate_cases(function_check(rubric, check_id)):
+        p_ref = for_reference(args)[0]
+        p_child = child_side(args[0])
+        assert callable(p_ref) and callable(p_child)
+        vocab = args[0]["table"].shape[1]
+        for sequence in [(), (0,), (1, 2), (2, 1), tuple(range(vocab)), (vocab - 1,) * 5]:
+            assert np.array_equal(p_ref(sequence), p_child(sequence))
+
+
+def test_for_reference_copies_everything_else(rubric):
+    args = generate_cases(function_check(rubric, "lora_fnn"))[0]
+    ref_args = for_reference(args)
+    assert len(ref_args) == len(args)
+    for original, copy in zip(args[:5], ref_args[:5]):
+        assert copy is not original and np.array_equal(copy, original)
+        copy[...] = 0
+        assert not np.array_equal(copy, original)
+    assert ref_args[5] == 5.0
+
+    S = generate_cases(function_check(rubric, "clm_objective"))[0][1]
+    ref_S = for_reference((None, S))[1]
+    ref_S[0].append(3)
+    assert S == [[1, 2, 3], [4, 0]]
+
+
+def test_describe_case_names_shapes_toys_and_short_literals(rubric):
+    check = function_check(rubric, "mlm_objective")
+    args = generate_cases(check)[0]
+    text = describe_case(list(check.cases[0]), args)
+    assert text.startswith("p a toy model over 6 tokens, S=[[1, 2, 3, 4], [0, 1]]")
+    assert text.endswith("mask_id=5")
+    check = function_check(rubric, "lora_delta")
+    assert describe_case(["A", "B", "alpha"], generate_cases(check)[0]) == "A (4, 2), B (2, 16), alpha=5.0"
+    long = describe_case(["S"], ([list(range(100))],))
+    assert long.startswith("S=[[0, 1") and long.endswith("...") and len(long) == len("S=") + 40
+
+
+# ---------------------------------------------------------------- toys
+
+
+def test_random_tables_are_positive_distributions():
+    for seed in range(5):
+        table = toys.random_table(np.random.default_rng(seed), 11, 7)
+        assert table.shape == (11, 7)
+        assert np.all(table > 0)
+        assert np.allclose(table.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    a = toys.random_table(np.random.default_rng(1), 3, 4)
+    assert np.array_equal(a, toys.random_table(np.random.default_rng(1), 3, 4))
+    assert not np.array_equal(a, toys.random_table(np.random.default_rng(2), 3, 4))
+
+
+def clm_and_mlm(rows=11, vocab=5, seed=0):
+    table = toys.random_table(np.random.default_rng(seed), rows, vocab)
+    return table, toys.build("clm", table), toys.build("mlm", table)
+
+
+def test_clm_toy_returns_distributions_that_depend_on_the_prefix():
+    table, p, _ = clm_and_mlm()
+    prefixes = [(), (0,), (1,), (0, 1), (1, 0), (4, 4, 4)]
+    outputs = [p(prefix) for prefix in prefixes]
+    for out in outputs:
+        assert out.shape == (5,) and np.all(out > 0) and np.isclose(out.sum(), 1.0)
+    for i in range(len(outputs)):
+        for j in range(i + 1, len(outputs)):
+            assert not np.array_equal(outputs[i], outputs[j]), (prefixes[i], prefixes[j])
+    assert np.array_equal(p(()), table[0])
+    assert np.array_equal(p([0, 1]), p((0, 1))) and np.array_equal(p(np.array([0, 1])), p((0, 1)))
+
+
+def test_clm_toy_returns_fresh_arrays():
+    table, p, _ = clm_and_mlm()
+    before = table.copy()
+    out = p((1, 2))
+    out[:] = -1
+    assert np.all(p((1, 2)) > 0) and np.array_equal(table, before)
+
+
+def test_mlm_toy_returns_one_distribution_per_position():
+    _, _, q = clm_and_mlm(vocab=6)
+    for seq in [(0,), (1, 2, 3), (5, 5, 5, 5, 5, 5, 5)]:
+        out = q(seq)
+        assert out.shape == (len(seq), 6)
+        assert np.all(out > 0) and np.allclose(out.sum(axis=1), 1.0)
+    assert q(()).shape == (0, 6)
+    # masking one position changes the distributions (the toy sees the whole sequence)
+    assert not np.array_equal(q((1, 2, 3)), q((1, 5, 3)))
+
+
+def test_toys_do_not_keep_a_reference_to_the_table():
+    table, p, q = clm_and_mlm()
+    expected_p, expected_q = p((1,)), q((1, 2))
+    table[:] = 0
+    assert np.array_equal(p((1,)), expected_p) and np.array_equal(q((1, 2)), expected_q)
+
+
+def test_unknown_toy_is_refused():
+    with pytest.raises(ValueError, match="unknown toy"):
+        toys.build("gpt", np.ones((2, 2)) / 2)
+
+
+def test_cases_module_exposes_no_toy_callables(rubric):
+    # the generated cases are plain data, never callables (they must cross the wire)
+    for check in (function_check(rubric, "clm_objective"), function_check(rubric, "mlm_objective")):
+        for args in generate_cases(check):
+            assert not any(callable(a) for a in args)
+            assert cases._is_toy(args[0])

@@ -1,0 +1,601 @@
+"""Judging answers on the trusted side (grader/checks.py), against the real ex07 plan."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.checks import CheckResult, compare, judge_function, judge_text, judge_value
+from grader.child import wire
+from grader.reference import prepare
+from grader.rubric import Tolerance, load_rubric
+from grader.runner import Reply
+
+ROOT = Path(__file__).resolve().parents[1]
+RTOL, ATOL = 1e-4, 1e-8
+
+
+@pytest.fixture(scope="module")
+def rubric():
+    return load_rubric(ROOT / "rubrics" / "ex07.yaml")
+
+
+@pytest.fixture(scope="module")
+def plan(rubric):
+    return prepare(rubric)
+
+
+def find(rubric, check_id):
+    """(question, check) for a check id that names one check in the rubric."""
+    found = [(q, c) for q, c in rubric.checks() if c.id == check_id]
+    assert len(found) == 1, check_id
+    return found[0]
+
+
+def function_plan(plan, check_id):
+    (fplan,) = [f for (_, cid), f in plan.functions.items() if cid == check_id]
+    return fplan
+
+
+def question_of(rubric, check_id):
+    return find(rubric, check_id)[0]
+
+
+def ok_replies(outputs):
+    return [Reply("ok", value=value) for value in outputs]
+
+
+def as_float32(value):
+    if isinstance(value, np.ndarray):
+        return value.astype(np.float32).astype(np.float64)
+    return float(np.float32(value))
+
+
+def perturbed(value, factor=1 + 1e-3):
+    return value * factor
+
+
+FUNCTION_IDS = ["clm_objective", "mlm_objective", "fnn", "houlsby_fnn", "houlsby_params", "lora_fnn",
+                "lora_params", "lora_delta", "sinusoidal_positional_encoding", "lm_head",
+                "multi_head_attention", "num_heads", "gpt3_params"]
+
+
+INTEGER_IDS = ["houlsby_params", "lora_params", "num_heads", "gpt3_params"]
+REAL_IDS = [i for i in FUNCTION_IDS if i not in INTEGER_IDS]
+
+
+def test_the_plan_has_the_function_checks_these_tests_expect(plan):
+    assert sorted(cid for _, cid in plan.functions) == sorted(FUNCTION_IDS)
+    for check_id in INTEGER_IDS:
+        assert all(type(e) is int for e in function_plan(plan, check_id).expected)
+    for check_id in REAL_IDS:
+        assert all(isinstance(e, (np.ndarray, float)) for e in function_plan(plan, check_id).expected)
+
+
+# ---------------------------------------------------------------- compare: arrays
+
+
+@pytest.mark.parametrize("check_id", REAL_IDS)
+def test_float32_answers_pass_and_1e3_relative_errors_fail(plan, check_id):
+    fplan = function_plan(plan, check_id)
+    for expected in fplan.expected:
+        assert compare(expected, as_float32(expected), RTOL, ATOL) is None
+        assert compare(expected, as_float32(expected) * (1 + 5e-6), RTOL, ATOL) is None
+        assert compare(expected, perturbed(expected), RTOL, ATOL) is not None
+        assert compare(expected, perturbed(expected, 1 - 1e-3), RTOL, ATOL) is not None
+
+
+@pytest.mark.parametrize("check_id", INTEGER_IDS)
+def test_integer_counts_are_exact(rubric, plan, check_id):
+    fplan = function_plan(plan, check_id)
+    rtol = fplan.check.rtol
+    assert rtol == 0
+    for expected in fplan.expected:
+        assert compare(expected, expected, rtol, ATOL) is None
+        assert compare(expected, float(expected), rtol, ATOL) is None
+        assert compare(expected, expected + 1, rtol, ATOL) is not None
+
+
+def test_float32_arrays_as_returned_by_a_student_pass(plan):
+    expected = function_plan(plan, "multi_head_attention").expected[2]
+    answer = wire.decode(json.loads(json.dumps(wire.encode(expected.astype(np.float32)))))
+    assert answer.dtype == np.float32
+    assert compare(expected, answer, RTOL, ATOL) is None
+
+
+def test_one_wrong_entry_is_located():
+    expected = np.arange(1.0, 13.0).reshape(3, 4)
+    answer = expected.copy()
+    answer[2, 1] *= 1.01
+    problem = compare(expected, answer, RTOL, ATOL)
+    assert "1 of 12 entries" in problem and "(2, 1)" in problem
+
+
+def test_near_zero_entries_are_judged_against_the_scale_of_the_array():
+    expected = np.array([1000.0, 0.0, 1e-9])
+    assert compare(expected, expected + [0, 1e-4, 1e-4], RTOL, ATOL) is None  # float32 noise
+    assert compare(expected, expected + [0, 1.0, 0], RTOL, ATOL) is not None
+
+
+@pytest.mark.parametrize("bad,word", [(np.nan, "NaN"), (np.inf, "infinite"), (-np.inf, "infinite")])
+def test_nan_and_inf_are_reported(bad, word):
+    expected = np.ones((2, 3))
+    answer = expected.copy()
+    answer[1, 2] = bad
+    problem = compare(expected, answer, RTOL, ATOL)
+    assert problem is not None and word in problem and "1 of 6" in problem
+
+
+def test_an_all_nan_answer_fails():
+    assert "NaN" in compare(np.zeros(4), np.full(4, np.nan), RTOL, ATOL)
+
+
+def test_shape_mismatch_names_both_shapes():
+    problem = compare(np.zeros((4, 16)), np.zeros((16, 4)), RTOL, ATOL)
+    assert "(16, 4)" in problem and "(4, 16)" in problem
+    problem = compare(np.zeros((3, 5)), np.zeros(15), RTOL, ATOL)
+    assert "(15,)" in problem and "(3, 5)" in problem
+
+
+def test_a_list_of_lists_answers_an_array():
+    expected = np.array([[1.0, 2.0], [3.0, 4.5]])
+    assert compare(expected, [[1, 2], [3, 4.5]], RTOL, ATOL) is None
+    assert compare(expected, [[1, 2], [3, 4.6]], RTOL, ATOL) is not None
+    assert "not a numeric array" in compare(expected, [[1, 2], [3]], RTOL, ATOL)
+    assert "(2,)" in compare(expected, [1, 2], RTOL, ATOL)
+
+
+def test_a_boolean_array_is_refused_for_numbers():
+    expected = np.array([[1.0, 0.0], [0.0, 1.0]])
+    problem = compare(expected, expected.astype(bool), RTOL, ATOL)
+    assert problem is not None and "boolean" in problem
+
+
+@pytest.mark.parametrize("answer", [None, 3.0, "array", {"a": 1}])
+def test_non_arrays_are_refused_for_an_array(answer):
+    problem = compare(np.zeros((2, 2)), answer, RTOL, ATOL)
+    assert problem is not None and "(2, 2)" in problem
+
+
+def test_empty_arrays_compare_by_shape():
+    assert compare(np.zeros((0, 3)), np.zeros((0, 3)), RTOL, ATOL) is None
+    assert compare(np.zeros((0, 3)), np.zeros((3, 0)), RTOL, ATOL) is not None
+
+
+def test_integer_arrays_answer_float_arrays():
+    assert compare(np.array([1.0, 2.0]), np.array([1, 2]), RTOL, ATOL) is None
+
+
+# ---------------------------------------------------------------- compare: numbers and others
+
+
+def test_a_float_within_tolerance_answers_an_int():
+    assert compare(96, 96.0, RTOL, ATOL) is None
+    assert compare(96, 96.001, RTOL, ATOL) is None
+    assert compare(96, 96.5, RTOL, ATOL) is not None
+    assert compare(174_560_575_488, 174_560_575_489, 0.0, 0.0) is not None
+    assert compare(174_560_575_488, 174_560_575_488, 0.0, 0.0) is None
+
+
+def test_nan_and_inf_fail_for_numbers():
+    assert "NaN" in compare(1.5, float("nan"), RTOL, ATOL)
+    assert "infinite" in compare(1.5, float("inf"), RTOL, ATOL)
+    assert "infinite" in compare(96, float("-inf"), RTOL, ATOL)
+
+
+def test_bool_is_not_a_number():
+    problem = compare(1, True, RTOL, ATOL)
+    assert problem is not None and "bool" in problem
+    assert compare(0.0, False, RTOL, ATOL) is not None
+
+
+def test_other_types_are_not_numbers():
+    assert "str" in compare(96, "96", RTOL, ATOL)
+    assert "None" in compare(96, None, RTOL, ATOL)
+    assert compare(96, [96], RTOL, ATOL) is not None
+
+
+def test_a_one_element_array_answers_a_number():
+    assert compare(-3.25, np.array([[-3.25]]), RTOL, ATOL) is None
+    assert compare(-3.25, np.array([1.0, 2.0]), RTOL, ATOL) is not None
+
+
+def test_an_enormous_int_is_a_wrong_number_not_a_crash():
+    # e.g. d_model ** n_layers instead of n_layers * d_model ** 2
+    huge = 12288 ** 96
+    assert compare(174_560_575_488, huge, 0.0, 0.0) == "returned a different number"
+    assert compare(-12.5, huge, RTOL, ATOL) == "returned a different number"
+    assert compare(np.zeros(2), [huge, 1], RTOL, ATOL) is not None
+
+
+def test_bools_strings_and_lists():
+    assert compare(False, False, RTOL, ATOL) is None
+    assert compare(False, True, RTOL, ATOL) is not None
+    assert "True or False" in compare(False, 0, RTOL, ATOL)
+    assert compare("fnn", "FNN", RTOL, ATOL) is None
+    assert compare("fnn", "attention", RTOL, ATOL) is not None
+    assert compare([1, 2.0], [1, 2.0], RTOL, ATOL) is None
+    assert compare([1, 2.0], [1, 2.5], RTOL, ATOL) is not None
+    assert "2 items" in compare([1, 2.0], [1], RTOL, ATOL)
+
+
+# ---------------------------------------------------------------- judge_function
+
+
+MISTAKES_WITH_VARIANTS = [
+    ("2b", "fnn", "no_relu"), ("2b", "fnn", "relu_after_down"),
+    ("1c", "clm_objective", "negated"), ("1c", "clm_objective", "first_token_skipped"),
+    ("1c", "mlm_objective", "negated"),
+    ("2c", "houlsby_fnn", "no_residual"), ("2c", "houlsby_fnn", "adapter_before_fnn"),
+    ("2c", "houlsby_params", "with_biases"),
+    ("2e", "lora_fnn", "no_scaling"), ("2e", "lora_fnn", "alpha_not_over_r"),
+    ("2e", "lora_params", "square_matrix"),
+    ("2g", "lora_delta", "no_scaling"), ("2g", "lora_delta", "alpha_not_over_r"),
+    ("3a", "sinusoidal_positional_encoding", "sin_cos_swapped"),
+    ("3a", "sinusoidal_positional_encoding", "exponent_i_over_d"),
+    ("3a", "sinusoidal_positional_encoding", "exponent_column_index"),
+    ("3b", "lm_head", "logits"),
+    ("3c", "multi_head_attention", "no_causal_mask"), ("3c", "multi_head_attention", "no_sqrt_scaling"),
+    ("3c", "multi_head_attention", "softmax_wrong_axis"),
+    ("3d", "num_heads", "product"),
+    ("3e", "gpt3_params", "untied_head"), ("3e", "gpt3_params", "learned_positions"),
+    ("3e", "gpt3_params", "one_layer"),
+]
+
+
+def test_every_variant_mistake_is_listed(plan):
+    listed = {(qid, cid, mid) for qid, cid, mid in MISTAKES_WITH_VARIANTS}
+    in_plan = {(qid, cid, m.id) for (qid, cid), f in plan.functions.items()
+               for m in f.check.mistakes if m.variant is not None}
+    assert listed == in_plan
+
+
+@pytest.mark.parametrize("qid,check_id,mistake_id", MISTAKES_WITH_VARIANTS)
+def test_a_variants_outputs_are_named_as_that_mistake(rubric, plan, qid, check_id, mistake_id):
+    fplan = plan.functions[qid, check_id]
+    mistake = next(m for m in fplan.check.mistakes if m.id == mistake_id)
+    question = question_of(rubric, check_id)
+    outputs = fplan.variants[mistake_id]
+    assert len(outputs) == len(fplan.cases)
+    result = judge_function(question, fplan, ok_replies(outputs), rubric.tolerance)
+    assert (result.outcome, result.mistake) == ("mistake", mistake_id)
+    assert result.feedback == mistake.feedback
+    assert result.auto_points == pytest.approx(mistake.credit * fplan.check.points)
+    assert result.points == result.auto_points and result.max_points == fplan.check.points
+    assert (result.question, result.check, result.kind) == (qid, check_id, "function")
+    if all(isinstance(o, (np.ndarray, float)) for o in outputs):  # computed in float32: still named
+        result = judge_function(question, fplan, ok_replies([as_float32(o) for o in outputs]), rubric.tolerance)
+        assert result.mistake == mistake_id
+
+
+@pytest.mark.parametrize("check_id", FUNCTION_IDS)
+def test_the_reference_outputs_pass_with_full_points(rubric, plan, check_id):
+    fplan = function_plan(plan, check_id)
+    result = judge_function(question_of(rubric, check_id), fplan, ok_replies(fplan.expected), rubric.tolerance)
+    assert result.outcome == "passed" and result.mistake is None
+    assert result.auto_points == fplan.check.points == result.max_points
+    assert f"`{check_id}`" in result.feedback and str(len(fplan.cases)) in result.feedback
+
+
+def test_a_mistake_on_some_cases_only_is_a_plain_failure(rubric, plan):
+    fplan = function_plan(plan, "fnn")
+    outputs = fplan.variants["no_relu"][:-1] + fplan.expected[-1:]
+    result = judge_function(question_of(rubric, "fnn"), fplan, ok_replies(outputs), rubric.tolerance)
+    assert result.outcome == "failed" and result.mistake is None and result.auto_points == 0
+    assert "case 1 of 4" in result.feedback and "3 of 4 cases fail" in result.feedback
+
+
+@pytest.mark.parametrize("check_id,argument", [("fnn", "`X`"), ("clm_objective", "`p`"),
+                                               ("gpt3_params", "`d_model`")])
+def test_modifying_an_argument_fails_and_names_it(rubric, plan, check_id, argument):
+    fplan = function_plan(plan, check_id)
+    replies = ok_replies(fplan.expected)
+    replies[1] = dataclasses.replace(replies[1], mutated=(0,))
+    result = judge_function(question_of(rubric, check_id), fplan, replies, rubric.tolerance)
+    assert result.outcome == "failed" and result.auto_points == 0
+    assert argument in result.feedback and "in place" in result.feedback and "case 2" in result.feedback
+
+
+BAD_REPLIES = [
+    ("missing", Reply("missing"), "missing", "not defined"),
+    ("not_callable", Reply("not_callable", detail="int"), "failed", "is a int, not a function"),
+    ("timeout", Reply("timeout", detail="did not return within 3 s"), "timeout", "did not return within 3 s"),
+    ("crashed", Reply("crashed", detail="the process ended while running it (SIGSEGV)"), "error", "SIGSEGV"),
+    ("error", Reply("error", error={"type": "NameError", "message": "name 'np' is not defined", "line": 4}),
+     "error", "NameError: name 'np' is not defined (line 4)"),
+    ("invalid", Reply("invalid", detail="returned a value of type set, which is not accepted"), "failed",
+     "type set"),
+]
+
+
+@pytest.mark.parametrize("status,reply,outcome,words", BAD_REPLIES, ids=[b[0] for b in BAD_REPLIES])
+@pytest.mark.parametrize("check_id", ["fnn", "lora_delta", "gpt3_params", "clm_objective"])
+def test_replies_without_an_answer(rubric, plan, check_id, status, reply, outcome, words):
+    fplan = function_plan(plan, check_id)
+    replies = [reply] * len(fplan.cases)
+    result = judge_function(question_of(rubric, check_id), fplan, replies, rubric.tolerance)
+    assert result.outcome == outcome and result.auto_points == 0 and result.mistake is None
+    assert f"`{check_id}`" in result.feedback and words in result.feedback
+
+
+def test_the_first_problem_decides_the_outcome(rubric, plan):
+    fplan = function_plan(plan, "fnn")
+    replies = ok_replies(fplan.expected)
+    replies[2] = Reply("timeout", detail="did not return within 3 s")
+    replies[3] = Reply("timeout", detail="did not return within 3 s")
+    result = judge_function(question_of(rubric, "fnn"), fplan, replies, rubric.tolerance)
+    assert result.outcome == "timeout" and "case 3 of 4" in result.feedback and "2 of 4" in result.feedback
+
+
+@pytest.mark.parametrize("check_id", ["lora_delta", "lora_fnn"])
+def test_b_times_a_is_named_from_the_shape_error(rubric, plan, check_id):
+    fplan = function_plan(plan, check_id)
+    error = {"type": "ValueError", "line": 3,
+             "message": "matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc "
+                        "signature (n?,k),(k,m?)->(n?,m?) (size 16 is different from 2)"}
+    result = judge_function(question_of(rubric, check_id), fplan, [Reply("error", error=error)] * len(fplan.cases),
+                            rubric.tolerance)
+    assert (result.outcome, result.mistake) == ("mistake", "b_times_a")
+    assert "B @ A" in result.feedback and result.auto_points == 0
+    other = dict(error, type="TypeError")
+    result = judge_function(question_of(rubric, check_id), fplan, [Reply("error", error=other)] * len(fplan.cases),
+                            rubric.tolerance)
+    assert result.outcome == "error" and result.mistake is None
+
+
+def test_failing_feedback_never_reveals_expected_numbers(rubric, plan):
+    fplan = function_plan(plan, "gpt3_params")
+    question = question_of(rubric, "gpt3_params")
+    for answers in ([e + 1 for e in fplan.expected], [float(e) * 1.5 for e in fplan.expected],
+                    [0] * len(fplan.cases), [-e for e in fplan.expected]):
+        result = judge_function(question, fplan, ok_replies(answers), rubric.tolerance)
+        assert result.outcome == "failed"
+        for expected in fplan.expected:
+            if expected > 9:  # small numbers occur naturally in case descriptions
+                for text in (str(expected), f"{expected:_}", f"{expected:,}", f"{float(expected):g}",
+                             f"{float(expected)}"):
+                    assert text not in result.feedback
+
+
+def test_failing_array_feedback_never_reveals_expected_entries(rubric, plan):
+    fplan = function_plan(plan, "lora_delta")
+    result = judge_function(question_of(rubric, "lora_delta"), fplan,
+                            ok_replies([e + 1 for e in fplan.expected]), rubric.tolerance)
+    assert result.outcome == "failed"
+    digits = [f"{v:.3f}" for e in fplan.expected for v in e.ravel()[:5] if abs(v) > 0.1]
+    assert digits and not any(d in result.feedback for d in digits)
+
+
+def test_check_tolerance_overrides_the_rubric_default(rubric, plan):
+    fplan = function_plan(plan, "houlsby_params")  # rtol: 0, integer answers exact
+    question = question_of(rubric, "houlsby_params")
+    near = [e + 1 for e in fplan.expected]
+    assert judge_function(question, fplan, ok_replies(near), rubric.tolerance).outcome == "failed"
+    loose = Tolerance(rtol=0.5, atol=0.0)
+    fplan_with_default = dataclasses.replace(fplan, check=fplan.check.model_copy(update={"rtol": None}))
+    assert judge_function(question, fplan_with_default, ok_replies(near), loose).outcome == "passed"
+
+
+# ---------------------------------------------------------------- judge_value
+
+
+def value(rubric, plan, check_id, answer, status="ok", **reply):
+    question, check = find(rubric, check_id)
+    got = None if status is None else Reply(status, value=answer, **reply)
+    return judge_value(question, check, plan.values[question.id, check_id], got, rubric.tolerance)
+
+
+@pytest.mark.parametrize("answer", [96, 96.0, wire.decode(wire.encode(np.int64(96))),
+                                    wire.decode(wire.encode(np.float32(96))), 96.00001])
+def test_n_heads_passes(rubric, plan, answer):
+    result = value(rubric, plan, "N_HEADS", answer)
+    assert result.outcome == "passed" and result.auto_points == 1 and result.mistake is None
+    assert "Note" not in result.feedback
+
+
+def test_n_heads_mistakes(rubric, plan):
+    result = value(rubric, plan, "N_HEADS", 96.5)
+    assert (result.outcome, result.mistake, result.auto_points) == ("mistake", "not_integer", 0)
+    assert "whole number" in result.feedback
+    result = value(rubric, plan, "N_HEADS", 1572864)
+    assert (result.outcome, result.mistake) == ("mistake", "product")
+    assert "12288 * 128" in result.feedback
+    result = value(rubric, plan, "N_HEADS", 95)
+    assert (result.outcome, result.mistake) == ("failed", None) and "`N_HEADS`" in result.feedback
+    assert "96" not in result.feedback
+
+
+@pytest.mark.parametrize("answer", [True, "96", None, [96], float("nan"), 12288 ** 96],
+                         ids=["True", "str", "None", "list", "nan", "12288**96"])
+def test_n_heads_of_the_wrong_kind_fails(rubric, plan, answer):
+    result = value(rubric, plan, "N_HEADS", answer)
+    assert result.outcome in ("failed", "mistake") and result.auto_points == 0
+
+
+@pytest.mark.parametrize("answer", [174_560_575_488, 174.56e9, 174_560_575_488.0, 174_600_000_000])
+def test_gpt3_params_passes(rubric, plan, answer):
+    result = value(rubric, plan, "GPT3_PARAMS", answer)
+    assert result.outcome == "passed" and result.auto_points == 2
+    assert "Note" not in result.feedback
+
+
+@pytest.mark.parametrize("answer,mistake", [
+    (175e9, "paper_rounding"), (175_000_000_000, "paper_rounding"),
+    (175_174_975_488, "untied_head"),
+    (174.560575488, "billions"), (174.56, "billions"),
+    (2_426_339_328, "one_layer"),
+])
+def test_gpt3_params_mistakes(rubric, plan, answer, mistake):
+    result = value(rubric, plan, "GPT3_PARAMS", answer)
+    assert (result.outcome, result.mistake, result.auto_points) == ("mistake", mistake, 0)
+    assert "174560575488" not in result.feedback and "174_560_575_488" not in result.feedback
+
+
+def test_rubric_mistake_values_have_their_checks_type(rubric):
+    kinds = {"int": (int, float), "float": (int, float), "bool": (bool,), "str": (str,)}
+    for _, check in rubric.checks():
+        for mistake in getattr(check, "mistakes", []):
+            if check.kind == "value" and mistake.value is not None:
+                assert type(mistake.value) in kinds[check.type], (check.id, mistake.id, mistake.value)
+
+
+def test_a_rubric_mistake_value_of_the_wrong_type_is_refused(rubric):
+    from pydantic import ValidationError
+
+    _, check = find(rubric, "GPT3_PARAMS")
+    data = check.model_dump()
+    data["mistakes"][0]["value"] = "175.0e9"  # what YAML 1.1 makes of an unquoted 175.0e9
+    with pytest.raises(ValidationError, match="175.0e9 as text"):
+        type(check).model_validate(data)
+
+
+@pytest.mark.parametrize("answer", [float("nan"), float("inf")])
+def test_n_heads_nan_or_inf_is_not_called_a_fraction(rubric, plan, answer):
+    result = value(rubric, plan, "N_HEADS", answer)
+    assert result.outcome == "failed" and result.mistake is None
+
+
+def test_gpt3_params_with_learned_positions_passes_with_a_note(rubric, plan):
+    assert abs(174_585_741_312 / 174_560_575_488 - 1) < 5e-4  # within the contract's 0.05 %
+    result = value(rubric, plan, "GPT3_PARAMS", 174_585_741_312)
+    assert result.outcome == "passed" and result.auto_points == 2 and result.mistake is None
+    assert "Note:" in result.feedback and "learned positional embeddings" in result.feedback
+
+
+def test_gpt3_params_beyond_the_tolerance_fails(rubric, plan):
+    result = value(rubric, plan, "GPT3_PARAMS", 174_560_575_488 * 1.001)
+    assert result.outcome == "failed" and "174" not in result.feedback
+
+
+@pytest.mark.parametrize("check_id", ["HOULSBY_FNN_ONLY", "LORA_FNN_ONLY", "HOULSBY_MERGEABLE"])
+def test_booleans(rubric, plan, check_id):
+    assert value(rubric, plan, check_id, False).outcome == "passed"
+    assert value(rubric, plan, check_id, wire.decode(wire.encode(np.bool_(False)))).outcome == "passed"
+    result = value(rubric, plan, check_id, True)
+    assert result.outcome == "failed" and result.auto_points == 0
+    for answer in (0, "False", None):
+        result = value(rubric, plan, check_id, answer)
+        assert result.outcome == "failed" and "True or False" in result.feedback
+
+
+@pytest.mark.parametrize("answer", ["fnn", "FNN", "FFN", "Feed-Forward network (FFN)", "the MLP",
+                                    "feed forward layers", "feedforward", "  Fnn. "])
+def test_largest_component_synonyms_pass(rubric, plan, answer):
+    result = value(rubric, plan, "LARGEST_COMPONENT", answer)
+    assert result.outcome == "passed" and result.auto_points == 1
+
+
+@pytest.mark.parametrize("answer,mistake", [("attention", "attention"), ("Multi-head attention", "attention"),
+                                            ("the embedding", "embedding")])
+def test_largest_component_mistakes(rubric, plan, answer, mistake):
+    result = value(rubric, plan, "LARGEST_COMPONENT", answer)
+    assert (result.outcome, result.mistake) == ("mistake", mistake)
+
+
+def test_largest_component_as_a_sentence_fails(rubric, plan):
+    answer = ("I think that the largest part of all the parameters is in the feed forward network layers "
+              "of GPT-3 overall")
+    assert len(answer.split()) == 20
+    result = value(rubric, plan, "LARGEST_COMPONENT", answer)
+    assert result.outcome == "failed" and result.auto_points == 0 and result.mistake is None
+    assert "short name" in result.feedback
+
+
+@pytest.mark.parametrize("answer", ["layer norm", "fnnx", 3, None, ["fnn"]])
+def test_largest_component_failures(rubric, plan, answer):
+    result = value(rubric, plan, "LARGEST_COMPONENT", answer)
+    assert result.outcome == "failed" and result.auto_points == 0 and result.mistake is None
+
+
+def test_n_positional_encoding_layers(rubric, plan):
+    assert value(rubric, plan, "N_POSITIONAL_ENCODING_LAYERS", 1).outcome == "passed"
+    result = value(rubric, plan, "N_POSITIONAL_ENCODING_LAYERS", 96)
+    assert (result.outcome, result.mistake) == ("mistake", "one_per_layer")
+
+
+@pytest.mark.parametrize("check_id", ["N_HEADS", "GPT3_PARAMS", "HOULSBY_MERGEABLE", "LARGEST_COMPONENT"])
+def test_value_replies_without_a_value(rubric, plan, check_id):
+    for status, outcome in [(None, "missing"), ("missing", "missing"), ("timeout", "error"),
+                            ("crashed", "error"), ("invalid", "failed")]:
+        result = value(rubric, plan, check_id, None, status=status, detail="the detail")
+        assert result.outcome == outcome and result.auto_points == 0
+        assert f"`{check_id}`" in result.feedback
+
+
+# ---------------------------------------------------------------- judge_text
+
+
+def test_a_good_answer_gets_all_suggested_points(rubric):
+    question, check = text_check(rubric, "1a")
+    answer = ("Pre-training is a first, generic training stage, before fine-tuning on tasks, "
+              "that needs large amounts of unlabelled raw text (self-supervised).")
+    result = judge_text(question, check, answer, "ANSWER_1A")
+    assert result.outcome == "needs_review" and result.auto_points == 2 == result.max_points
+    assert result.manual_points is None and result.points == 2
+    assert "Suggested 2/2" in result.feedback and "Not found" not in result.feedback
+
+
+def text_check(rubric, qid):
+    return next((q, c) for q, c in rubric.checks() if q.id == qid and c.kind == "text")
+
+
+def test_a_partial_answer_gets_partial_points(rubric):
+    question, check = text_check(rubric, "1a")
+    result = judge_text(question, check, "It is the first stage, done before fine-tuning.", "ANSWER_1A")
+    assert result.outcome == "needs_review" and result.auto_points == 1 and result.manual_points is None
+    assert "Suggested 1/2" in result.feedback
+    assert "Covers: a first, generic training stage" in result.feedback
+    assert "Not found: large amounts of unlabelled raw text" in result.feedback
+
+
+def test_an_answer_meeting_no_criterion_gets_zero_but_is_still_reviewed(rubric):
+    question, check = text_check(rubric, "1a")
+    result = judge_text(question, check, "Something about cats and dogs.", "ANSWER_1A")
+    assert result.outcome == "needs_review" and result.auto_points == 0 and result.manual_points is None
+
+
+def test_criteria_ignore_case(rubric):
+    question, check = text_check(rubric, "1b")
+    result = judge_text(question, check, "CAUSAL language modelling and MASKED language modelling", "ANSWER_1B")
+    assert result.auto_points == 2
+
+
+def test_a_too_short_answer_is_left_to_the_reviewer(rubric):
+    question, check = text_check(rubric, "1b")
+    result = judge_text(question, check, "masked LM", "ANSWER_1B")
+    assert result.outcome == "needs_review" and result.auto_points == 0 and result.manual_points is None
+
+
+def test_a_non_string_answer_fails(rubric):
+    question, check = text_check(rubric, "1a")
+    result = judge_text(question, check, 42, "ANSWER_1A")
+    assert result.outcome == "failed" and result.auto_points == 0
+    assert "ANSWER_1A" in result.feedback and "int" in result.feedback
+
+
+def test_no_answer_is_missing_and_says_where_to_write_it(rubric):
+    question, check = text_check(rubric, "2g")
+    result = judge_text(question, check, None, "ANSWER_2G")
+    assert result.outcome == "missing" and result.auto_points == 0
+    assert "answer:2g" in result.feedback and "ANSWER_2G" in result.feedback
+
+
+def test_manual_points_win_over_automatic_ones():
+    auto = CheckResult("1a", "answer", "text", 2.0, 1.0, "needs_review", "Suggested 1/2")
+    assert auto.points == 1.0
+    assert dataclasses.replace(auto, manual_points=1.5).points == 1.5
+    assert dataclasses.replace(auto, manual_points=0.0).points == 0.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        auto.manual_points = 2.0  # type: ignore[misc]
+
+
+def test_nothing_in_a_result_is_nan(rubric, plan):
+    question, check = find(rubric, "GPT3_PARAMS")
+    result = judge_value(question, check, plan.values["3e", "GPT3_PARAMS"], Reply("ok", value=float("nan")),
+                         rubric.tolerance)
+    assert result.outcome == "failed" and not math.isnan(result.points)
