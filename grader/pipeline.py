@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .checks import CheckResult, judge_function, judge_text, judge_value
@@ -52,6 +52,14 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, *, jobs
 def grade_submission(plan: Plan, submission: Submission, runner: Runner) -> StudentResult:
     if submission.status != "ok":
         return not_graded(plan, submission)
+    try:
+        return _run_and_judge(plan, submission, runner)
+    except Exception as exc:  # one submission's trouble must not cost the others their rows
+        problem = f"the grader could not grade this submission ({type(exc).__name__}: {exc}); grade it again"
+        return not_graded(plan, replace(submission, status="error", problem=problem))
+
+
+def _run_and_judge(plan: Plan, submission: Submission, runner: Runner) -> StudentResult:
     requests = build_requests(plan, submission)
     report = runner.run(submission, requests)
     checks = judge_all(plan, submission, report)

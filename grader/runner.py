@@ -140,7 +140,7 @@ class Runner:
         report = RunReport()
         started = time.monotonic()
         deadline = started + self.limits.submission_timeout
-        with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
+        with tempfile.TemporaryDirectory(prefix="grade-", ignore_cleanup_errors=True) as scratch:
             workdir = Path(scratch) / "work"
             submission.copy_files_to(workdir)
             output_path = Path(scratch) / "output.txt"

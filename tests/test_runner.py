@@ -76,3 +76,20 @@ def test_a_hang_at_import_time_is_a_load_timeout(tmp_path):
     report = Runner(limits).run(read_submission(path), [Request("v", "get", "VALUE")])
     assert report.load_failure and "time limit of 1.5 s" in report.load_failure
     assert report.replies["v"].status == "timeout"
+
+
+def test_a_submission_the_grader_cannot_copy_still_gets_a_row(tmp_path, fast_plan, monkeypatch):
+    from grader.pipeline import grade_submission
+    from grader.submissions import Submission
+
+    path = tmp_path / "pat.py"
+    path.write_text("VALUE = 1\n")
+
+    def refuse(self, workdir):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(Submission, "copy_files_to", refuse)
+    student = grade_submission(fast_plan, read_submission(path), Runner.for_rubric(fast_plan.rubric))
+    assert student.status == "error" and "Permission denied" in student.problem
+    assert len(student.checks) == sum(len(q.checks) for q in fast_plan.rubric.questions)
+    assert all(c.outcome == "not_run" and c.points == 0 for c in student.checks)
