@@ -21,6 +21,7 @@ from .pipeline import Summary, grade_all, write_outputs
 from .reference import prepare
 from .rubric import load_rubric
 from .runner import Runner
+from .sandbox import SANDBOX_MODES, choose
 from .submissions import discover
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -63,23 +64,30 @@ def cli() -> None:
               help="Folder for gradebook.csv, results.csv and feedback/.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Submissions graded at once (default: number of cores).")
+@click.option("--sandbox", type=click.Choice(SANDBOX_MODES), default=None,
+              help="auto: sandbox when bubblewrap works, else say loudly it did not; required: refuse "
+                   "to run without it; off: no sandbox (default: the rubric's setting, else auto).")
 @friendly_errors
-def run_command(submissions: Path, rubric: Path | None, out: Path, jobs: int | None) -> None:
+def run_command(submissions: Path, rubric: Path | None, out: Path, jobs: int | None, sandbox: str | None) -> None:
     """Grade every submission in SUBMISSIONS and write the gradebook, results and feedback."""
-    summary = main(submissions=submissions, rubric=rubric, out=out, jobs=jobs, progress=sys.stderr.isatty())
+    summary = main(submissions=submissions, rubric=rubric, out=out, jobs=jobs, sandbox=sandbox,
+                   progress=sys.stderr.isatty())
     click.echo(describe_summary(summary, out))
 
 
 def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("grades"),
-         jobs: int | None = None, progress: bool = False) -> Summary:
+         jobs: int | None = None, sandbox: str | None = None, progress: bool = False) -> Summary:
     """Grade a folder; the library entry point behind `grade SUBMISSIONS`."""
     started = time.monotonic()
     spec = load_rubric(rubric or DEFAULT_RUBRIC)
     plan = prepare(spec)
     found, warnings = discover(submissions, spec.entry)
+    confinement = choose(sandbox or spec.sandbox)
     for warning in warnings:
         click.echo(f"grade: warning: {warning}", err=True)
-    runner = Runner.for_rubric(spec)
+    if not confinement.sandboxed and any(s.status == "ok" for s in found):
+        click.echo(f"grade: WARNING: student code will run {confinement.description}", err=True)
+    runner = Runner.for_rubric(spec, confinement=confinement)
     jobs = jobs or os.cpu_count() or 1
     if progress and found:
         students = _with_progress_bar(plan, found, runner, jobs)
@@ -106,6 +114,9 @@ def describe_summary(summary: Summary, out: Path) -> str:
               "duplicate": "duplicate ids"}
     parts += [f"{summary.count(status)} {label}" for status, label in labels.items() if summary.count(status)]
     lines = [f"Graded {len(summary.students)} students in {summary.seconds:.1f} s: {', '.join(parts)}."]
+    if summary.unsandboxed:
+        lines.append(f"WARNING: {summary.unsandboxed} submissions ran WITHOUT a sandbox; their status says so. "
+                     "Install bubblewrap, and use --sandbox required for course runs.")
     if summary.to_review:
         lines.append(f"{summary.to_review} free-text answers have suggested points and await review.")
     if summary.warnings:

@@ -18,7 +18,7 @@ from .gradebook import gradebook_frame, results_frame, write_atomically, write_c
 from .reference import Plan
 from .rubric import FunctionCheck, TextCheck, ValueCheck
 from .runner import Reply, Request, RunReport, Runner
-from .scoring import StudentResult, run_status
+from .scoring import UNSANDBOXED, StudentResult, run_status
 from .submissions import Submission
 
 
@@ -29,7 +29,11 @@ class Summary:
     seconds: float = 0.0
 
     def count(self, status: str) -> int:
-        return sum(1 for s in self.students if s.status == status)
+        return sum(1 for s in self.students if s.status.removesuffix(UNSANDBOXED) == status)
+
+    @property
+    def unsandboxed(self) -> int:
+        return sum(1 for s in self.students if s.status.endswith(UNSANDBOXED))
 
     @property
     def to_review(self) -> int:
@@ -64,7 +68,10 @@ def _run_and_judge(plan: Plan, submission: Submission, runner: Runner) -> Studen
     report = runner.run(submission, requests)
     checks = judge_all(plan, submission, report)
     load_problem = _load_problem(submission, report)
-    return StudentResult(submission.student, run_status(checks, bool(load_problem)), checks,
+    status = run_status(checks, bool(load_problem))
+    if not report.sandboxed:
+        status += UNSANDBOXED
+    return StudentResult(submission.student, status, checks,
                          problem=load_problem, notes=_notes(report), seconds=report.seconds)
 
 

@@ -216,6 +216,7 @@ class Rubric(Spec):
     title: str
     reference: str
     entry: str | None = None  # the entry module of a folder submission, e.g. ex07.py
+    sandbox: Literal["auto", "required", "off"] = "auto"
     limits: Limits = Limits()
     tolerance: Tolerance = Tolerance()
     questions: Annotated[list[Question], Field(min_length=1)]

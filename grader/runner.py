@@ -8,13 +8,16 @@ the process dies (`os._exit`, a segfault, the memory cap), the whole process gro
 killed and a fresh child is loaded for the checks still to run: only the function that
 misbehaved pays for it.
 
-`Runner.command` builds the child's argv; a sandbox wraps it (see `wrap`).
+The child runs inside a confinement (`sandbox.Bubblewrap`, or `sandbox.Plain` where
+bubblewrap is missing) that `Runner.command` asks to wrap the child's argv. Replies carry a
+per-process secret; anything else written to the reply channel is ignored.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import selectors
 import signal
 import subprocess
@@ -29,12 +32,15 @@ from typing import Any
 
 from .child import wire
 from .rubric import Limits, Rubric
+from .sandbox import Bubblewrap, Plain
 from .submissions import Submission
 
 CHILD_SCRIPT = Path(__file__).resolve().parent / "child" / "__main__.py"
 PROJECT_ROOT = CHILD_SCRIPT.parent.parent.parent
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
-OUTPUT_TAIL_BYTES = 2000
+OUTPUT_TAIL_BYTES = 4000
+OPEN_FILES = 256
+PROCESSES = 64
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,9 @@ class RunReport:
     load_failure: str | None = None  # the process died or hung while loading
     restarts: int = 0
     seconds: float = 0.0
-    output_tail: str = ""
+    output_tail: str = ""  # the end of what the student's code printed
+    output_bytes: int = 0
+    sandboxed: bool = False
 
 
 class _ChildDied(Exception):
@@ -82,13 +90,13 @@ class _ChildTimeout(Exception):
     pass
 
 
-def child_sys_path(workdir: Path, hidden: tuple[Path, ...] = ()) -> list[str]:
-    """What the child may import from: its own helpers, the submission, and the grader's
-    sys.path less every entry from which a hidden path (the reference, the project tree)
-    could be imported. Without `site`, .pth hooks such as an editable install's are not run.
+def child_sys_path(hidden: tuple[Path, ...] = ()) -> list[str]:
+    """The grader's sys.path less every entry from which a hidden path (the reference, the
+    project tree) could be imported. The child gets these plus its own folder and the
+    submission's. Without `site`, .pth hooks such as an editable install's are not run.
     """
     hidden_paths = [Path(h).resolve() for h in (PROJECT_ROOT, *hidden)]
-    result = [str(CHILD_SCRIPT.parent), str(workdir)]
+    result: list[str] = []
     for entry in sys.path:
         if not entry:
             continue
@@ -100,6 +108,13 @@ def child_sys_path(workdir: Path, hidden: tuple[Path, ...] = ()) -> list[str]:
         if str(path) not in result:
             result.append(str(path))
     return result
+
+
+def python_locations() -> list[str]:
+    """What must be readable for the interpreter to start: its prefixes and executable."""
+    places = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+              str(Path(sys.executable).parent), str(Path(sys.executable).resolve().parent.parent)}
+    return sorted(p for p in places if p and os.path.isdir(p) and p != "/")
 
 
 def child_environment() -> dict[str, str]:
@@ -123,11 +138,12 @@ class Runner:
     """Runs one submission's requests in a child process, restarting it after a death."""
 
     def __init__(self, limits: Limits, *, hidden: tuple[Path, ...] = (), python: str = sys.executable,
-                 wrap: Callable[[list[str], Path], list[str]] | None = None) -> None:
+                 confinement: Plain | Bubblewrap | None = None) -> None:
         self.limits = limits
         self.hidden = hidden  # paths the child must not be able to import from (the reference)
         self.python = python
-        self.wrap = wrap
+        self.confinement = confinement or Plain()
+        self._import_path = child_sys_path(hidden)
 
     @classmethod
     def for_rubric(cls, rubric: Rubric, **options) -> Runner:
@@ -137,22 +153,23 @@ class Runner:
     # ------------------------------------------------------------ public
 
     def run(self, submission: Submission, requests: list[Request]) -> RunReport:
-        report = RunReport()
+        report = RunReport(sandboxed=self.confinement.sandboxed)
         started = time.monotonic()
         deadline = started + self.limits.submission_timeout
-        with tempfile.TemporaryDirectory(prefix="grade-", ignore_cleanup_errors=True) as scratch:
+        with tempfile.TemporaryDirectory(prefix="grade-", ignore_cleanup_errors=True) as scratch, \
+                self.confinement.slot() as uid:
             workdir = Path(scratch) / "work"
             submission.copy_files_to(workdir)
-            output_path = Path(scratch) / "output.txt"
+            output = _Output()
             pending = list(requests)
             dead: dict[str, Reply] = {}
             first_load = True
             while pending:
-                with _Child(self, workdir, output_path) as child:
+                with _Child(self, workdir, uid, output) as child:
                     try:
                         loaded = child.load(submission, deadline)
                     except (_ChildDied, _ChildTimeout) as exc:
-                        report.load_failure = _load_failure_message(exc, self.limits, _tail(output_path))
+                        report.load_failure = _load_failure_message(exc, self.limits, output.text())
                         for request in pending:
                             report.replies[request.key] = Reply(
                                 "timeout" if isinstance(exc, _ChildTimeout) else "crashed",
@@ -164,20 +181,24 @@ class Runner:
                     pending = self._serve(child, pending, deadline, dead, report)
                 if pending:
                     report.restarts += 1
-            report.output_tail = _tail(output_path)
+            report.output_tail, report.output_bytes = output.text(), output.total
         report.seconds = time.monotonic() - started
         return report
 
-    def command(self, workdir: Path, fd_in: int, fd_out: int) -> list[str]:
+    def command(self, workdir: Path, fd_in: int, fd_out: int, uid: int | None = None) -> list[str]:
+        confinement = self.confinement
         config = {
-            "sys_path": child_sys_path(workdir, self.hidden),
-            "workdir": str(workdir),
+            "sys_path": [confinement.child_dir, confinement.workdir(workdir), *self._import_path],
+            "workdir": confinement.workdir(workdir),
             "memory_mb": self.limits.memory_mb,
             "cpu_seconds": self.limits.submission_timeout + 5,
             "file_size_mb": 64,
+            "open_files": OPEN_FILES,
+            "processes": PROCESSES if uid is not None else None,  # RLIMIT_NPROC counts per uid
         }
-        argv = [self.python, "-I", "-S", str(CHILD_SCRIPT), str(fd_in), str(fd_out), json.dumps(config)]
-        return self.wrap(argv, workdir) if self.wrap else argv
+        script = f"{confinement.child_dir}/__main__.py"
+        argv = [self.python, "-I", "-S", script, str(fd_in), str(fd_out), json.dumps(config)]
+        return confinement.wrap(argv, workdir, uid, python_locations() + self._import_path)
 
     # ------------------------------------------------------------ internals
 
@@ -209,32 +230,51 @@ class Runner:
         return []
 
 
-class _Child:
-    """One live child process and its two pipes."""
+class _Output:
+    """What the student's code prints: only the count and the last bytes are kept, so a
+    print loop of any size costs the grader no memory."""
 
-    def __init__(self, runner: Runner, workdir: Path, output_path: Path) -> None:
+    def __init__(self) -> None:
+        self.total = 0
+        self._tail = b""
+
+    def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        self._tail = (self._tail + chunk)[-OUTPUT_TAIL_BYTES:]
+
+    def text(self) -> str:
+        return self._tail.decode("utf-8", "replace")
+
+
+class _Child:
+    """One live child process, its two private pipes and its output pipe."""
+
+    def __init__(self, runner: Runner, workdir: Path, uid: int | None, output: _Output) -> None:
         self.runner = runner
         self.workdir = workdir
-        self.output_path = output_path
+        self.uid = uid
+        self.output = output
+        self.secret = secrets.token_hex(16)
         self._buffer = b""
         self._next_id = 0
 
     def __enter__(self) -> _Child:
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
-        output = open(self.output_path, "ab")
+        self._output, output_w = os.pipe()
         try:
             self.process = subprocess.Popen(
-                self.runner.command(self.workdir, to_child_r, from_child_w),
-                stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                self.runner.command(self.workdir, to_child_r, from_child_w, self.uid),
+                stdin=subprocess.DEVNULL, stdout=output_w, stderr=output_w,
                 pass_fds=(to_child_r, from_child_w), cwd=self.workdir,
                 env=child_environment(), start_new_session=True)
         finally:
-            output.close()
-            os.close(to_child_r)
-            os.close(from_child_w)
+            for fd in (to_child_r, from_child_w, output_w):
+                os.close(fd)
         self._selector = selectors.DefaultSelector()
-        self._selector.register(self._from_child, selectors.EVENT_READ)
+        self._selector.register(self._from_child, selectors.EVENT_READ, "reply")
+        self._selector.register(self._output, selectors.EVENT_READ, "output")
+        self._send({"op": "hello", "secret": self.secret})
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -243,9 +283,10 @@ class _Child:
         except _ChildDied:
             pass
         self._kill_group()
+        self._drain_output()
         self._selector.close()
-        os.close(self._from_child)
-        os.close(self._to_child)
+        for fd in (self._from_child, self._to_child, self._output):
+            os.close(fd)
 
     def load(self, submission: Submission, deadline: float) -> dict:
         self._send({"op": "load", "kind": submission.kind, "module": submission.module_name,
@@ -277,25 +318,46 @@ class _Child:
             raise _ChildDied(self._exit_description()) from None
 
     def _receive(self, timeout: float) -> dict:
+        """The next reply that carries this child's secret; other lines are ignored."""
         end = time.monotonic() + timeout
-        while b"\n" not in self._buffer:
-            left = end - time.monotonic()
-            if left <= 0 or not self._selector.select(left):
-                raise _ChildTimeout()
-            chunk = os.read(self._from_child, 1 << 20)
+        while True:
+            while b"\n" not in self._buffer:
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise _ChildTimeout()
+                if not self._read_ready(left):
+                    raise _ChildDied(self._exit_description())
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            message = _parse(line)
+            if message is not None and message.pop("secret", None) == self.secret:
+                return message
+
+    def _read_ready(self, timeout: float) -> bool:
+        """Read whatever is ready; False when the reply channel is closed."""
+        for key, _ in self._selector.select(timeout):
+            chunk = os.read(key.fd, 1 << 20)
+            if key.data == "output":
+                if chunk:
+                    self.output.add(chunk)
+                else:
+                    self._selector.unregister(key.fd)
+            elif not chunk:
+                return False
+            else:
+                self._buffer += chunk
+                if len(self._buffer) > MAX_MESSAGE_BYTES:
+                    raise _ChildDied("it sent an oversized message")
+        return True
+
+    def _drain_output(self) -> None:
+        while self._output in self._selector.get_map():
+            ready = self._selector.select(0)
+            if not any(key.fd == self._output for key, _ in ready):
+                return
+            chunk = os.read(self._output, 1 << 20)
             if not chunk:
-                raise _ChildDied(self._exit_description())
-            self._buffer += chunk
-            if len(self._buffer) > MAX_MESSAGE_BYTES:
-                raise _ChildDied("it sent an oversized message")
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        try:
-            message = json.loads(line)
-        except ValueError:
-            raise _ChildDied("it sent a malformed message") from None
-        if not isinstance(message, dict):
-            raise _ChildDied("it sent a malformed message")
-        return message
+                return
+            self.output.add(chunk)
 
     def _exit_description(self) -> str:
         try:
@@ -345,6 +407,14 @@ def _reply_from(answer: dict) -> Reply:
     return Reply("invalid", detail="a malformed reply came back")
 
 
+def _parse(line: bytes) -> dict | None:
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) else None
+
+
 def _clean_error(error: Any) -> dict:
     error = error if isinstance(error, dict) else {}
     line = error.get("line")
@@ -365,14 +435,3 @@ def _load_failure_message(exc: Exception, limits: Limits, output: str) -> str:
     last = next((line.strip() for line in reversed(output.splitlines()) if line.strip()), "")
     said = f"; its last output: {last[:200]}" if last else ""
     return f"the process ended while loading the submission ({exc}){said}"
-
-
-def _tail(path: Path) -> str:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(size - OUTPUT_TAIL_BYTES, 0))
-            return handle.read().decode("utf-8", "replace")
-    except OSError:
-        return ""

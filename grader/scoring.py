@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from .checks import ERROR_OUTCOMES, CheckResult
 from .rubric import Rubric
 
-# Status of a student's row, from best to worst.
+# Status of a student's row, from best to worst; code run outside the sandbox says so.
 STATUSES = ("ok", "error", "load_error", "unreadable", "duplicate")
+UNSANDBOXED = " (not sandboxed)"
 
 
 @dataclass(frozen=True)

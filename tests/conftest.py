@@ -10,6 +10,7 @@ from grader.pipeline import grade_submission
 from grader.reference import Plan, prepare
 from grader.rubric import Limits, load_rubric
 from grader.runner import Runner
+from grader.sandbox import choose
 from grader.submissions import read_submission
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,12 +50,18 @@ def correct_source() -> str:
     return (EXAMPLES / "alice.py").read_text()
 
 
+@pytest.fixture(scope="session")
+def confinement():
+    """The real sandbox where it works (CI installs it), else the plain child."""
+    return choose("auto")
+
+
 @pytest.fixture
-def grade_source(tmp_path, fast_plan):
+def grade_source(tmp_path, fast_plan, confinement):
     """Grade a source text written to `<name>.py` (or a notebook file's bytes)."""
     def grade(source: str, name: str = "student", suffix: str = ".py"):
         path = tmp_path / f"{name}{suffix}"
         path.write_text(source)
         submission = read_submission(path, entry_module="ex07.py")
-        return grade_submission(fast_plan, submission, Runner.for_rubric(fast_plan.rubric))
+        return grade_submission(fast_plan, submission, Runner.for_rubric(fast_plan.rubric, confinement=confinement))
     return grade

@@ -79,3 +79,38 @@ def test_every_command_has_help():
         result = invoke(name, "--help")
         assert result.exit_code == 0 and "Usage:" in result.stdout
     assert invoke("--help").exit_code == 0
+
+
+def test_without_a_sandbox_the_summary_and_every_row_say_so(small_folder, tmp_path):
+    out = tmp_path / "out"
+    result = invoke(small_folder, "--out", out, "--sandbox", "off")
+    assert result.exit_code == 0
+    assert "WITHOUT a sandbox" in result.stderr and "WITHOUT a sandbox" in result.stdout
+    rows = (out / "gradebook.csv").read_text().splitlines()
+    alice = next(r for r in rows if r.startswith("alice,"))
+    assert alice.endswith(",ok (not sandboxed)")
+
+
+def test_sandbox_required_refuses_where_it_cannot_run(small_folder, tmp_path, monkeypatch):
+    import grader.sandbox
+
+    monkeypatch.setattr(grader.sandbox, "probe", lambda: ("bwrap is not installed", None))
+    result = invoke(small_folder, "--out", tmp_path / "out", "--sandbox", "required")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "sandbox is required" in lines[0] and "apt-get install bubblewrap" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_rubric_can_require_the_sandbox(small_folder, tmp_path, monkeypatch):
+    import grader.sandbox
+
+    from conftest import ROOT
+
+    rubric = tmp_path / "strict.yaml"
+    text = (ROOT / "rubrics" / "ex07.yaml").read_text().replace("reference: ../reference/ex07.py",
+                                                                 f"reference: {ROOT / 'reference' / 'ex07.py'}\nsandbox: required")
+    rubric.write_text(text)
+    monkeypatch.setattr(grader.sandbox, "probe", lambda: ("bwrap is not installed", None))
+    result = invoke(small_folder, "--out", tmp_path / "out", "--rubric", rubric)
+    assert result.exit_code == 2 and "sandbox is required" in result.stderr

@@ -7,6 +7,7 @@ import pytest
 
 from conftest import EXAMPLES, GOLDEN
 from grader.cli import main
+from grader.scoring import UNSANDBOXED
 
 CORRECT = ["alice", "bob", "carol", "dave"]
 # student -> {question: the mistake the feedback must name}
@@ -41,7 +42,8 @@ def results(graded):
 
 @pytest.mark.parametrize("name", ["gradebook.csv", "results.csv"])
 def test_outputs_match_the_golden_files(graded, name, update_goldens):
-    produced = (graded[1] / name).read_text()
+    # where bubblewrap cannot run, statuses carry a suffix; the golden files are sandboxed runs
+    produced = (graded[1] / name).read_text().replace(UNSANDBOXED, "")
     golden = GOLDEN / name
     if update_goldens:
         golden.write_text(produced)
@@ -73,7 +75,7 @@ def test_correct_submissions_get_full_marks_in_every_form(gradebook, results, ru
         mine = automatic[automatic["student"] == student]
         assert len(mine) == 20  # 13 function and 7 value checks
         assert (mine["outcome"] == "passed").all(), mine[mine["outcome"] != "passed"][["check", "feedback"]]
-        assert gradebook.loc[student, "status"] == "ok"
+        assert gradebook.loc[student, "status"].removesuffix(UNSANDBOXED) == "ok"
     rows = gradebook.loc[CORRECT, rubric.question_ids]
     assert (rows.nunique() == 1).all(), "the .py, notebook and folder forms score differently"
 
@@ -98,12 +100,12 @@ def test_mistakes_lose_exactly_their_questions_with_named_feedback(student, grad
 
 
 def test_broken_submissions_have_a_status_and_a_reason(gradebook, results):
-    assert gradebook.loc["leo", "status"] == "load_error"
+    status = gradebook["status"].str.removesuffix(UNSANDBOXED)
+    assert status["leo"] == "load_error"
     assert gradebook.loc["leo", "total"] == 0
-    assert gradebook.loc["mallory", "status"] == "load_error"
+    assert status["mallory"] == "load_error"
     assert 0 < gradebook.loc["mallory", "total"] < gradebook.loc["alice", "total"]
-    assert gradebook.loc["judy", "status"] == "error"
-    assert gradebook.loc["kim", "status"] == "error"
+    assert status["judy"] == "error" and status["kim"] == "error"
     judy = results[(results["student"] == "judy") & (results["check"] == "lm_head")].iloc[0]
     assert judy["outcome"] == "timeout"
 

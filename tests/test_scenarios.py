@@ -7,11 +7,14 @@ check (`# outcome: timeout`) and, when not ok, the row's status (`# status: load
 
 from __future__ import annotations
 
+import random
 import re
+from pathlib import Path
 
 import pytest
 
 from conftest import SCENARIOS
+from grader.scoring import UNSANDBOXED
 
 SCENARIO_FILES = sorted(SCENARIOS.glob("*.py"))
 
@@ -22,16 +25,16 @@ def header(text: str, field: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def baseline(request, fast_plan, correct_source, tmp_path_factory):
+def baseline(request, fast_plan, correct_source, tmp_path_factory, confinement):
     from grader.pipeline import grade_submission
     from grader.runner import Runner
-    from grader.scoring import question_points
+    from grader.scoring import UNSANDBOXED, question_points
     from grader.submissions import read_submission
 
     path = tmp_path_factory.mktemp("baseline") / "alice.py"
     path.write_text(correct_source)
-    student = grade_submission(fast_plan, read_submission(path), Runner.for_rubric(fast_plan.rubric))
-    assert student.status == "ok"
+    student = grade_submission(fast_plan, read_submission(path), Runner.for_rubric(fast_plan.rubric, confinement=confinement))
+    assert student.status == "ok" + ("" if confinement.sandboxed else UNSANDBOXED)
     assert student.checks and all(c.outcome in ("passed", "needs_review") for c in student.checks)
     return question_points(fast_plan.rubric, student.checks)
 
@@ -47,7 +50,8 @@ def test_scenario_loses_exactly_its_questions(scenario, baseline, grade_source, 
     assert lost == set((header(text, "loses") or "").split()), [
         (c.question, c.check, c.outcome, c.feedback) for c in student.checks if c.question in lost]
     assert all(points[q] == baseline[q] for q in points if q not in lost)
-    assert student.status == (header(text, "status") or ("error" if header(text, "outcome") in ("error", "timeout") else "ok"))
+    status = header(text, "status") or ("error" if header(text, "outcome") in ("error", "timeout") else "ok")
+    assert student.status.removesuffix(UNSANDBOXED) == status
     outcome = header(text, "outcome")
     if outcome:
         broken = [c for c in student.checks if c.question in lost and c.outcome not in ("passed", "needs_review")]
@@ -77,36 +81,32 @@ def test_memory_cap_turns_a_huge_allocation_into_an_error(grade_source, correct_
     assert "MemoryError" in check.feedback
 
 
-def test_no_process_of_the_submission_outlives_it(grade_source, correct_source, tmp_path):
-    pid_file = tmp_path / "pids.txt"
+def test_no_process_of_the_submission_outlives_it(grade_source, correct_source):
+    token = f"{300 + random.random():.9f}"
     source = correct_source + f'''
 import subprocess as _subprocess
 
 def lm_head(H, E):
-    child = _subprocess.Popen(["sleep", "300"])
-    with open({str(pid_file)!r}, "a") as handle:
-        handle.write(f"{{child.pid}}\\n")
+    _subprocess.Popen(["sleep", "{token}"])
     while True:
         pass
 '''
     student = grade_source(source)
     assert next(c for c in student.checks if c.check == "lm_head").outcome == "timeout"
-    pids = [int(line) for line in pid_file.read_text().split()]
-    assert pids
-    for pid in pids:
-        assert not _alive(pid), f"process {pid} started by the submission is still running"
+    assert not processes_running(token)
 
 
-def _alive(pid: int) -> bool:
-    import os
-
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-    finally:
+def processes_running(token: str) -> list[int]:
+    """Host pids whose command line contains `token` (zombies excluded)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+        except OSError:
+            continue
+        if token in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found

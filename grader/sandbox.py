@@ -1,0 +1,190 @@
+"""Confinement of the student's process: a real sandbox (bubblewrap) or a plain child.
+
+`Bubblewrap` runs the child in new PID, network, IPC and UTS namespaces, on a root made of
+read-only binds of the system and of Python, a private size-capped tmpfs holding (read-only)
+the submission's own files, and nothing else: the project tree, the rubric, the reference,
+the output folder and other students' files do not exist in there. As root, bwrap keeps its
+capabilities, so the child first drops to an unprivileged uid of its own (one per concurrent
+slot, so per-uid limits such as RLIMIT_NPROC do not mix) with `setpriv`: no capabilities,
+no new privileges. When bwrap dies, so does every process in the namespace, including
+children that called setsid().
+
+`Plain` is the fallback where bubblewrap is missing: the same child process with the same
+resource limits, but with the grader's uid and view of the files. Results say so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import GradeError
+
+CHILD_DIR = Path(__file__).resolve().parent / "child"
+INSIDE_CHILD_DIR = "/run/grade/child"
+INSIDE_WORKDIR = "/run/grade/work"
+FIRST_UID = 61000
+SLOTS = 64
+WORKDIR_BYTES = 64 * 1024 * 1024
+TMP_BYTES = 16 * 1024 * 1024
+SANDBOX_MODES = ("auto", "required", "off")
+
+
+class SandboxUnavailable(GradeError):
+    """`--sandbox required` was asked for where bubblewrap cannot run."""
+
+
+class Plain:
+    """No sandbox: a child process with resource limits only."""
+
+    sandboxed = False
+    child_dir = str(CHILD_DIR)
+
+    def __init__(self, reason: str = "the sandbox is off") -> None:
+        self.reason = reason
+        self.description = f"WITHOUT a sandbox ({reason}), with the grader's rights"
+
+    def workdir(self, host_workdir: Path) -> str:
+        return str(host_workdir)
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[int | None]:
+        yield None
+
+    def wrap(self, argv: list[str], host_workdir: Path, uid: int | None, readable: list[str]) -> list[str]:
+        return argv
+
+
+class Bubblewrap:
+    """The real sandbox. See the module docstring for what it isolates."""
+
+    sandboxed = True
+    child_dir = INSIDE_CHILD_DIR
+    description = "sandboxed (bubblewrap)"
+
+    def __init__(self, bwrap: str, setpriv: str | None) -> None:
+        self.bwrap = bwrap
+        self.setpriv = setpriv  # None when not root: bwrap's user namespace drops rights instead
+        self._uids: queue.Queue[int] = queue.Queue()
+        for uid in range(FIRST_UID, FIRST_UID + SLOTS):
+            self._uids.put(uid)
+
+    def workdir(self, host_workdir: Path) -> str:
+        return INSIDE_WORKDIR
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[int | None]:
+        """An unprivileged uid used by no other running submission."""
+        if self.setpriv is None:
+            yield None
+            return
+        uid = self._uids.get()
+        try:
+            yield uid
+        finally:
+            self._uids.put(uid)
+
+    def wrap(self, argv: list[str], host_workdir: Path, uid: int | None, readable: list[str]) -> list[str]:
+        args = [self.bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+                "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
+        if uid is None:
+            args += ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
+        else:
+            args += ["--cap-drop", "ALL"] + [a for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
+                                             for a in ("--cap-add", cap)]
+        args += _system_binds()
+        made: set[str] = {"/", "/usr", "/etc"}
+        for path in sorted(set(readable) | {str(CHILD_DIR)}):
+            if path == str(CHILD_DIR):
+                continue
+            args += _parents(path, made) + ["--ro-bind", path, path]
+        args += _parents(INSIDE_CHILD_DIR, made) + ["--ro-bind", str(CHILD_DIR), INSIDE_CHILD_DIR]
+        args += ["--proc", "/proc", "--dev", "/dev",
+                 "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
+                 "--perms", "0777", "--size", str(WORKDIR_BYTES), "--tmpfs", INSIDE_WORKDIR]
+        for entry in sorted(os.listdir(host_workdir)):
+            args += ["--ro-bind", str(host_workdir / entry), f"{INSIDE_WORKDIR}/{entry}"]
+        args += ["--chdir", INSIDE_WORKDIR]
+        if uid is not None:
+            args += [self.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                     "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+        return args + argv
+
+
+def _system_binds() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "nsswitch.conf"):
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    return args
+
+
+def _parents(path: str, made: set[str]) -> list[str]:
+    """Create the path's missing ancestors world-traversable (bwrap makes them 0700)."""
+    args: list[str] = []
+    for parent in reversed(Path(path).parents):
+        key = str(parent)
+        if key not in made:
+            made.add(key)
+            args += ["--perms", "0755", "--dir", key]
+    return args
+
+
+def choose(mode: str) -> Plain | Bubblewrap:
+    """The confinement for `mode` (auto, required, off); `required` refuses to fall back."""
+    if mode not in SANDBOX_MODES:
+        raise GradeError(f"unknown sandbox mode {mode!r}; use one of {', '.join(SANDBOX_MODES)}")
+    if mode == "off":
+        return Plain("--sandbox off")
+    problem, sandbox = probe()
+    if sandbox is not None:
+        return sandbox
+    if mode == "required":
+        raise SandboxUnavailable(f"the sandbox is required but cannot run: {problem}; "
+                                 "install bubblewrap (Debian: apt-get install bubblewrap) or use --sandbox auto")
+    return Plain(problem)
+
+
+_PROBED: tuple[str, Bubblewrap | None] | None = None
+
+
+def probe() -> tuple[str, Bubblewrap | None]:
+    """Whether bubblewrap works here: a trivial command is run inside it once per process."""
+    global _PROBED
+    if _PROBED is None:
+        _PROBED = _probe()
+    return _PROBED
+
+
+def _probe() -> tuple[str, Bubblewrap | None]:
+    if not sys.platform.startswith("linux"):
+        return f"bubblewrap needs Linux, this is {sys.platform}", None
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return "bwrap is not installed", None
+    setpriv = shutil.which("setpriv") if os.geteuid() == 0 else None
+    if os.geteuid() == 0 and setpriv is None:
+        return "setpriv (util-linux) is needed to drop root inside the sandbox", None
+    sandbox = Bubblewrap(bwrap, setpriv)
+    try:
+        with tempfile.TemporaryDirectory(prefix="grade-probe-") as empty, sandbox.slot() as uid:
+            argv = sandbox.wrap(["/usr/bin/true"], Path(empty), uid, [])
+            result = subprocess.run(argv, capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bwrap did not start ({exc})", None
+    if result.returncode != 0:
+        said = result.stderr.decode(errors="replace").strip().splitlines()
+        return f"bwrap failed: {said[-1] if said else f'exit status {result.returncode}'}", None
+    return "", sandbox
