@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -17,11 +18,12 @@ from click_default_group import DefaultGroup
 
 from . import __version__
 from .errors import GradeError
-from .pipeline import Summary, grade_all, write_outputs
+from .pipeline import Summary, grade_all, prepare_output, write_outputs
 from .reference import prepare
 from .rubric import load_rubric
 from .runner import Runner
 from .sandbox import SANDBOX_MODES, choose
+from .store import ResultStore
 from .submissions import discover
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +41,8 @@ def friendly_errors(command):
             click.echo(f"grade: error: {exc}", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
-            click.echo("grade: interrupted; outputs already written are complete", err=True)
+            click.echo("grade: interrupted; every result graded so far is kept: run the same command "
+                       "again to resume", err=True)
             sys.exit(130)
         except Exception as exc:  # the last line of defence: never a bare traceback
             if verbose:
@@ -67,16 +70,29 @@ def cli() -> None:
 @click.option("--sandbox", type=click.Choice(SANDBOX_MODES), default=None,
               help="auto: sandbox when bubblewrap works, else say loudly it did not; required: refuse "
                    "to run without it; off: no sandbox (default: the rubric's setting, else auto).")
+@click.option("--force", is_flag=True,
+              help="Grade every submission again, ignoring results kept from earlier runs.")
 @friendly_errors
-def run_command(submissions: Path, rubric: Path | None, out: Path, jobs: int | None, sandbox: str | None) -> None:
-    """Grade every submission in SUBMISSIONS and write the gradebook, results and feedback."""
+def run_command(submissions: Path, rubric: Path | None, out: Path, jobs: int | None, sandbox: str | None,
+                force: bool) -> None:
+    """Grade every submission in SUBMISSIONS and write the gradebook, results and feedback.
+
+    Each student's result is kept in DIR/.grade/ as soon as it exists: an interrupted run
+    resumes where it stopped, and an unchanged submission is not run again.
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
     summary = main(submissions=submissions, rubric=rubric, out=out, jobs=jobs, sandbox=sandbox,
-                   progress=sys.stderr.isatty())
+                   force=force, progress=sys.stderr.isatty())
     click.echo(describe_summary(summary, out))
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("grades"),
-         jobs: int | None = None, sandbox: str | None = None, progress: bool = False) -> Summary:
+         jobs: int | None = None, sandbox: str | None = None, force: bool = False,
+         progress: bool = False) -> Summary:
     """Grade a folder; the library entry point behind `grade SUBMISSIONS`."""
     started = time.monotonic()
     spec = load_rubric(rubric or DEFAULT_RUBRIC)
@@ -87,24 +103,26 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
         click.echo(f"grade: warning: {warning}", err=True)
     if not confinement.sandboxed and any(s.status == "ok" for s in found):
         click.echo(f"grade: WARNING: student code will run {confinement.description}", err=True)
+    prepare_output(out)
     runner = Runner.for_rubric(spec, confinement=confinement)
+    store = None if force else ResultStore(out, plan, confinement.sandboxed)
     jobs = jobs or os.cpu_count() or 1
     if progress and found:
-        students = _with_progress_bar(plan, found, runner, jobs)
+        students = _with_progress_bar(plan, found, runner, jobs, store)
     else:
-        students = grade_all(plan, found, runner, jobs=jobs)
+        students = grade_all(plan, found, runner, jobs=jobs, store=store)
     write_outputs(plan, students, out)
     return Summary(students, warnings, time.monotonic() - started)
 
 
-def _with_progress_bar(plan, found, runner, jobs):
+def _with_progress_bar(plan, found, runner, jobs, store):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.fields[last]}"))
     with Progress(*columns, transient=True) as bar:
         task = bar.add_task("grading", total=len(found), last="")
-        return grade_all(plan, found, runner, jobs=jobs,
+        return grade_all(plan, found, runner, jobs=jobs, store=store,
                          on_done=lambda s: bar.update(task, advance=1, last=s.student))
 
 

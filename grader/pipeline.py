@@ -17,7 +17,8 @@ from .feedback import render_markdown
 from .gradebook import gradebook_frame, results_frame, write_atomically, write_csv
 from .reference import Plan
 from .rubric import FunctionCheck, TextCheck, ValueCheck
-from .runner import Reply, Request, RunReport, Runner
+from .runner import Aborted, Reply, Request, RunReport, Runner
+from .store import ResultStore
 from .scoring import UNSANDBOXED, StudentResult, run_status
 from .submissions import Submission
 
@@ -41,16 +42,34 @@ class Summary:
 
 
 def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, *, jobs: int = 1,
+              store: ResultStore | None = None,
               on_done: Callable[[StudentResult], None] | None = None) -> list[StudentResult]:
-    """Grade every submission (in parallel children), in the order given."""
+    """Grade every submission (in parallel children), in the order given.
+
+    With a store, a stored result whose key still matches is used as it is, and each new
+    result is stored as soon as it exists. On Ctrl-C every running child is killed and
+    nothing half-graded is stored.
+    """
     def grade_one(submission: Submission) -> StudentResult:
-        student = grade_submission(plan, submission, runner)
+        student = store.get(submission) if store else None
+        if student is None:
+            student = grade_submission(plan, submission, runner)
+            if store and not runner.aborted:
+                store.put(submission, student)
         if on_done:
             on_done(student)
         return student
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(grade_one, submissions))
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        futures = [pool.submit(grade_one, submission) for submission in submissions]
+        return [future.result() for future in futures]
+    except BaseException:
+        runner.abort()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def grade_submission(plan: Plan, submission: Submission, runner: Runner) -> StudentResult:
@@ -58,6 +77,8 @@ def grade_submission(plan: Plan, submission: Submission, runner: Runner) -> Stud
         return not_graded(plan, submission)
     try:
         return _run_and_judge(plan, submission, runner)
+    except Aborted:
+        raise
     except Exception as exc:  # one submission's trouble must not cost the others their rows
         problem = f"the grader could not grade this submission ({type(exc).__name__}: {exc}); grade it again"
         return not_graded(plan, replace(submission, status="error", problem=problem))
@@ -153,6 +174,18 @@ def _notes(report: RunReport) -> tuple[str, ...]:
         notes.append(f"Your code ended or hung the process {report.restarts} time(s); "
                      "a fresh process graded the remaining checks.")
     return tuple(notes)
+
+
+def prepare_output(out: Path) -> None:
+    """Make sure results can be written before anything is graded."""
+    try:
+        (out / ".grade").mkdir(parents=True, exist_ok=True)
+        probe = out / ".grade" / ".writable"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write the results there ({exc.strerror or exc}); "
+                          "choose another folder with --out") from None
 
 
 def write_outputs(plan: Plan, students: list[StudentResult], out: Path) -> None:

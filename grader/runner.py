@@ -24,6 +24,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,6 +81,10 @@ class RunReport:
     output_tail: str = ""  # the end of what the student's code printed
     output_bytes: int = 0
     sandboxed: bool = False
+
+
+class Aborted(Exception):
+    """The run was interrupted: results from now on are not to be trusted or stored."""
 
 
 class _ChildDied(Exception):
@@ -144,6 +149,17 @@ class Runner:
         self.python = python
         self.confinement = confinement or Plain()
         self._import_path = child_sys_path(hidden)
+        self.aborted = False
+        self._live: set[_Child] = set()
+        self._live_lock = threading.Lock()
+
+    def abort(self) -> None:
+        """Kill every running child and start no new one (Ctrl-C, SIGTERM)."""
+        self.aborted = True
+        with self._live_lock:
+            live = list(self._live)
+        for child in live:
+            child.kill()
 
     @classmethod
     def for_rubric(cls, rubric: Rubric, **options) -> Runner:
@@ -259,6 +275,8 @@ class _Child:
         self._next_id = 0
 
     def __enter__(self) -> _Child:
+        if self.runner.aborted:
+            raise Aborted()
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
         self._output, output_w = os.pipe()
@@ -274,10 +292,20 @@ class _Child:
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._from_child, selectors.EVENT_READ, "reply")
         self._selector.register(self._output, selectors.EVENT_READ, "output")
+        with self.runner._live_lock:
+            self.runner._live.add(self)
         self._send({"op": "hello", "secret": self.secret})
         return self
 
+    def kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
     def __exit__(self, *exc_info) -> None:
+        with self.runner._live_lock:
+            self.runner._live.discard(self)
         try:
             self._send({"op": "exit"})
         except _ChildDied:
@@ -304,10 +332,11 @@ class _Child:
         if request.op == "call":
             message["args"] = [wire.encode(arg) for arg in request.args]
         self._send(message)
-        answer = self._receive(timeout)
-        if answer.get("id") != self._next_id:
-            raise _ChildDied("it answered out of turn")
-        return _reply_from(answer)
+        end = time.monotonic() + timeout
+        while True:  # a forked copy of the student's process may answer an earlier request again
+            answer = self._receive(max(end - time.monotonic(), 0.0))
+            if answer.get("id") == self._next_id:
+                return _reply_from(answer)
 
     def _send(self, message: dict) -> None:
         data = (json.dumps(message) + "\n").encode()
@@ -375,10 +404,7 @@ class _Child:
         return f"exit status {code}"
 
     def _kill_group(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        self.kill()
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:

@@ -1,0 +1,94 @@
+"""Results kept as soon as they exist, so an interrupted run resumes and a rerun is cheap.
+
+One JSON file per student under `OUT/.grade/results/`, written atomically right after that
+student is graded. Its name is the student id; inside, a key made of the submission's
+content, the rubric, the reference, the grader's version and whether the sandbox was on.
+A stored result is used only when the key still matches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from . import __version__
+from .checks import CheckResult
+from .gradebook import write_atomically
+from .reference import Plan
+from .scoring import StudentResult
+from .submissions import JUNK_FOLDERS, Submission
+
+FORMAT = 1
+
+
+class ResultStore:
+    def __init__(self, out: Path, plan: Plan, sandboxed: bool) -> None:
+        self.folder = out / ".grade" / "results"
+        self.plan_key = _plan_key(plan, sandboxed)
+
+    def get(self, submission: Submission) -> StudentResult | None:
+        path = self._path(submission)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("key") != self.key(submission):
+            return None
+        try:
+            return _result_from(data["result"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def put(self, submission: Submission, result: StudentResult) -> None:
+        data = {"format": FORMAT, "key": self.key(submission), "result": dataclasses.asdict(result)}
+        write_atomically(self._path(submission), json.dumps(data, indent=1))
+
+    def key(self, submission: Submission) -> str:
+        digest = hashlib.sha256(self.plan_key.encode())
+        digest.update(submission.status.encode())
+        for name, content in _contents(submission.path):
+            digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
+        return digest.hexdigest()
+
+    def _path(self, submission: Submission) -> Path:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in submission.student)
+        return self.folder / f"{safe}-{hashlib.sha256(submission.student.encode()).hexdigest()[:8]}.json"
+
+
+def _plan_key(plan: Plan, sandboxed: bool) -> str:
+    digest = hashlib.sha256(f"grade {__version__} format {FORMAT} sandboxed {sandboxed}".encode())
+    for path in (plan.rubric.path, plan.rubric.reference_path):
+        if path is not None and Path(path).is_file():
+            digest.update(Path(path).read_bytes())
+    digest.update(plan.rubric.model_dump_json().encode())
+    return digest.hexdigest()
+
+
+def _contents(path: Path):
+    """(relative name, bytes) of every file of a submission, in a fixed order."""
+    if path.is_file() and not path.is_symlink():
+        yield path.name, _read(path)
+        return
+    if not path.is_dir() or path.is_symlink():
+        yield path.name, b""
+        return
+    for root, folders, files in os.walk(path):
+        folders[:] = sorted(f for f in folders if f not in JUNK_FOLDERS)
+        for name in sorted(files):
+            file = Path(root) / name
+            yield str(file.relative_to(path)), _read(file)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        return f"unreadable: {exc}".encode()
+
+
+def _result_from(data: dict) -> StudentResult:
+    checks = tuple(CheckResult(**check) for check in data.pop("checks"))
+    return StudentResult(**{**data, "checks": checks, "notes": tuple(data.get("notes", ()))})

@@ -1,0 +1,140 @@
+"""Attacks on the grader, one file each in hostile/, graded beside an honest victim.
+
+Each attack is appended to a correct submission and declares the questions it may lose
+(`# loses: ...`). Every test asserts that the attack gained nothing (its wrong or forged
+answers stay wrong; the rubric, reference, gradebook and kept results are untouched; no
+marker file, connection or process appears; the victim scores as it does alone) and that
+the attacker's honest answers were still graded (it loses exactly the declared questions).
+Attacks marked `# requires: sandbox` would harm the machine, or succeed, without one: they
+are skipped where bubblewrap cannot run, and CI, which installs it, refuses to skip them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import EXAMPLES, ROOT
+from grader.cli import main
+from grader.scoring import UNSANDBOXED
+from test_scenarios import header, processes_running
+
+HOSTILE = Path(__file__).parent / "hostile"
+ATTACKS = sorted(HOSTILE.glob("*.py"))
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A copy of the rubric and reference with short limits, so attacks aim at copies."""
+    folder = tmp_path_factory.mktemp("course")
+    (folder / "reference").mkdir()
+    shutil.copy(ROOT / "reference" / "ex07.py", folder / "reference" / "ex07.py")
+    text = (ROOT / "rubrics" / "ex07.yaml").read_text()
+    text = text.replace("call_timeout: 3 ", "call_timeout: 1 ").replace("submission_timeout: 60", "submission_timeout: 30")
+    (folder / "ex07.yaml").write_text(text.replace("reference: ../reference/ex07.py", "reference: reference/ex07.py"))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def victim_alone(course, tmp_path_factory, confinement):
+    folder = tmp_path_factory.mktemp("alone")
+    shutil.copy(EXAMPLES / "alice.py", folder / "victim.py")
+    out = tmp_path_factory.mktemp("alone-out")
+    main(submissions=folder, rubric=course / "ex07.yaml", out=out, jobs=1)
+    return pd.read_csv(out / "gradebook.csv").set_index("student").loc["victim"]
+
+
+class Listener:
+    """A server on the grader's loopback that records whoever connects."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen()
+        self.socket.settimeout(0.2)
+        self.port = self.socket.getsockname()[1]
+        self.connections = 0
+        self._stop = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def close(self) -> None:
+        self._stop = True
+        self._thread.join()
+        self.socket.close()
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "absent"
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=[p.stem for p in ATTACKS])
+def test_attack_gains_nothing(attack, course, victim_alone, confinement, tmp_path, rubric):
+    text = attack.read_text()
+    if header(text, "requires") == "sandbox" and not confinement.sandboxed:
+        pytest.skip("this attack would harm the machine without the sandbox (install bubblewrap)")
+    out = tmp_path / "out"
+    marker = tmp_path / "marker"
+    token = f"{400 + random.random():.9f}"
+    listener = Listener()
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    shutil.copy(EXAMPLES / "alice.py", submissions / "victim.py")
+    replacements = {"@@REFERENCE@@": str(course / "reference" / "ex07.py"), "@@RUBRIC@@": str(course / "ex07.yaml"),
+                    "@@OUT@@": str(out), "@@MARKER@@": str(marker), "@@PORT@@": str(listener.port),
+                    "@@TOKEN@@": token}
+    for placeholder, value in replacements.items():
+        text = text.replace(placeholder, value)
+    (submissions / "attacker.py").write_text((EXAMPLES / "alice.py").read_text() + "\n\n" + text)
+    out.mkdir()
+    (out / "sentinel.txt").write_text("kept\n")
+    guarded = [course / "ex07.yaml", course / "reference" / "ex07.py", out / "sentinel.txt"]
+    before = {path: digest(path) for path in guarded}
+    disk_before = shutil.disk_usage(tmp_path).free
+    try:
+        main(submissions=submissions, rubric=course / "ex07.yaml", out=out, jobs=2)
+    finally:
+        listener.close()
+
+    assert {path: digest(path) for path in guarded} == before, "a guarded file changed"
+    assert not marker.exists(), "a pickle payload ran in the grader"
+    assert listener.connections == 0, "the student's code reached the grader's loopback"
+    assert not processes_running(token), "a process of the submission outlived it"
+    assert disk_before - shutil.disk_usage(tmp_path).free < 200 * 2**20, "the disk filled up"
+
+    gradebook = pd.read_csv(out / "gradebook.csv").set_index("student")
+    victim = gradebook.loc["victim"]
+    assert victim.equals(victim_alone), "the attack changed another student's result"
+    attacker = gradebook.loc["attacker"]
+    lost = {q for q in rubric.question_ids if attacker[q] < victim[q]}
+    assert lost == set((header(text, "loses") or "").split())
+    assert attacker["status"].removesuffix(UNSANDBOXED) in ("ok", "error")
+
+    kept = sorted((out / ".grade" / "results").glob("*.json"))
+    assert len(kept) == 2 and all('"forged"' not in path.read_text() for path in kept)
+
+
+def test_there_are_enough_attacks():
+    assert len(ATTACKS) >= 20
+
+
+def test_ci_runs_the_real_sandbox(confinement):
+    if os.environ.get("CI") and not confinement.sandboxed:
+        pytest.fail("CI must run the attacks inside the sandbox: install bubblewrap in .ci/run")
