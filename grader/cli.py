@@ -105,7 +105,7 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
         click.echo(f"grade: WARNING: student code will run {confinement.description}", err=True)
     prepare_output(out)
     runner = Runner.for_rubric(spec, confinement=confinement)
-    store = None if force else ResultStore(out, plan, confinement.sandboxed)
+    store = ResultStore(out, plan, confinement.sandboxed, reuse=not force)
     jobs = jobs or os.cpu_count() or 1
     if progress and found:
         students = _with_progress_bar(plan, found, runner, jobs, store)

@@ -177,9 +177,12 @@ def _notes(report: RunReport) -> tuple[str, ...]:
 
 
 def prepare_output(out: Path) -> None:
-    """Make sure results can be written before anything is graded."""
+    """Make sure results can be written before anything is graded, and sweep away the
+    temporary files of a run that was killed halfway through writing one."""
     try:
         (out / ".grade").mkdir(parents=True, exist_ok=True)
+        for leftover in [*out.glob(".*.tmp"), *out.glob("*/.*.tmp"), *out.glob(".grade/*/.*.tmp")]:
+            leftover.unlink(missing_ok=True)
         probe = out / ".grade" / ".writable"
         probe.write_text("")
         probe.unlink()

@@ -25,11 +25,14 @@ FORMAT = 1
 
 
 class ResultStore:
-    def __init__(self, out: Path, plan: Plan, sandboxed: bool) -> None:
+    def __init__(self, out: Path, plan: Plan, sandboxed: bool, *, reuse: bool = True) -> None:
         self.folder = out / ".grade" / "results"
         self.plan_key = _plan_key(plan, sandboxed)
+        self.reuse = reuse  # False (--force): grade everything again, keep the new results
 
     def get(self, submission: Submission) -> StudentResult | None:
+        if not self.reuse:
+            return None
         path = self._path(submission)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

@@ -21,6 +21,7 @@ from .errors import SubmissionsError
 CODE_SUFFIXES = (".py", ".ipynb")
 JUNK_FOLDERS = {"__pycache__", ".ipynb_checkpoints", "__MACOSX"}
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
+MAX_NOTEBOOK_BYTES = 512 * 1024 * 1024  # outputs make notebooks large; their code is small
 
 
 @dataclass(frozen=True)
@@ -144,8 +145,8 @@ def _folder_entry(folder: Path, entry_module: str | None) -> str:
 def _read_file(path: Path, student: str, entry: str) -> Submission:
     try:
         size = path.stat().st_size
-        if size > MAX_SOURCE_BYTES and path.suffix == ".py":
-            raise _Unreadable(f"{path.name} is {size // 1_000_000} MB, too large for a source file")
+        if size > (MAX_NOTEBOOK_BYTES if path.suffix == ".ipynb" else MAX_SOURCE_BYTES):
+            raise _Unreadable(f"{path.name} is {size // 1_000_000} MB, too large; clear the outputs and hand it in again")
         raw = path.read_bytes()
     except OSError as exc:
         raise _Unreadable(f"cannot read {path.name}: {exc.strerror or exc}") from None

@@ -114,3 +114,13 @@ def test_the_rubric_can_require_the_sandbox(small_folder, tmp_path, monkeypatch)
     monkeypatch.setattr(grader.sandbox, "probe", lambda: ("bwrap is not installed", None))
     result = invoke(small_folder, "--out", tmp_path / "out", "--rubric", rubric)
     assert result.exit_code == 2 and "sandbox is required" in result.stderr
+
+
+def test_temporary_files_of_a_killed_run_are_swept(small_folder, tmp_path):
+    out = tmp_path / "out"
+    (out / ".grade" / "results").mkdir(parents=True)
+    stale = [out / ".gradebook.csv.abc.tmp", out / ".grade" / "results" / ".alice.json.x.tmp"]
+    for path in stale:
+        path.write_text("half")
+    assert invoke(small_folder, "--out", out).exit_code == 0
+    assert not any(path.exists() for path in stale)
