@@ -33,7 +33,7 @@ from typing import Any
 
 from .child import wire
 from .rubric import Limits, Rubric
-from .sandbox import Bubblewrap, Plain
+from .sandbox import Bubblewrap, Plain, python_locations
 from .submissions import Submission
 
 CHILD_SCRIPT = Path(__file__).resolve().parent / "child" / "__main__.py"
@@ -113,13 +113,6 @@ def child_sys_path(hidden: tuple[Path, ...] = ()) -> list[str]:
         if str(path) not in result:
             result.append(str(path))
     return result
-
-
-def python_locations() -> list[str]:
-    """What must be readable for the interpreter to start: its prefixes and executable."""
-    places = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-              str(Path(sys.executable).parent), str(Path(sys.executable).resolve().parent.parent)}
-    return sorted(p for p in places if p and os.path.isdir(p) and p != "/")
 
 
 def child_environment() -> dict[str, str]:

@@ -100,15 +100,14 @@ class Bubblewrap:
             args += ["--cap-drop", "ALL"] + [a for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
                                              for a in ("--cap-add", cap)]
         args += _system_binds()
-        made: set[str] = {"/", "/usr", "/etc"}
-        for path in sorted(set(readable) | {str(CHILD_DIR)}):
-            if path == str(CHILD_DIR):
-                continue
+        # mounts apply in order: /tmp first, so Python or a venv living under /tmp shows through
+        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+        made: set[str] = {"/", "/usr", "/etc", "/tmp", "/proc", "/dev"}
+        for path in sorted(set(readable) - {str(CHILD_DIR)}):
             args += _parents(path, made) + ["--ro-bind", path, path]
         args += _parents(INSIDE_CHILD_DIR, made) + ["--ro-bind", str(CHILD_DIR), INSIDE_CHILD_DIR]
-        args += ["--proc", "/proc", "--dev", "/dev",
-                 "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
-                 "--perms", "0777", "--size", str(WORKDIR_BYTES), "--tmpfs", INSIDE_WORKDIR]
+        args += _parents(INSIDE_WORKDIR, made) + [
+            "--perms", "0777", "--size", str(WORKDIR_BYTES), "--tmpfs", INSIDE_WORKDIR]
         for entry in sorted(os.listdir(host_workdir)):
             args += ["--ro-bind", str(host_workdir / entry), f"{INSIDE_WORKDIR}/{entry}"]
         args += ["--chdir", INSIDE_WORKDIR]
@@ -116,6 +115,13 @@ class Bubblewrap:
             args += [self.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                      "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
         return args + argv
+
+
+def python_locations() -> list[str]:
+    """What must be readable for the interpreter to start: its prefixes and executable."""
+    places = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+              str(Path(sys.executable).parent), str(Path(sys.executable).resolve().parent.parent)}
+    return sorted(p for p in places if p and os.path.isdir(p) and p != "/")
 
 
 def _system_binds() -> list[str]:
@@ -180,7 +186,7 @@ def _probe() -> tuple[str, Bubblewrap | None]:
     sandbox = Bubblewrap(bwrap, setpriv)
     try:
         with tempfile.TemporaryDirectory(prefix="grade-probe-") as empty, sandbox.slot() as uid:
-            argv = sandbox.wrap(["/usr/bin/true"], Path(empty), uid, [])
+            argv = sandbox.wrap([sys.executable, "-I", "-S", "-c", "pass"], Path(empty), uid, python_locations())
             result = subprocess.run(argv, capture_output=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bwrap did not start ({exc})", None
