@@ -104,13 +104,13 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
     if not confinement.sandboxed and any(s.status == "ok" for s in found):
         click.echo(f"grade: WARNING: student code will run {confinement.description}", err=True)
     prepare_output(out)
-    runner = Runner.for_rubric(spec, confinement=confinement)
     store = ResultStore(out, plan, confinement.sandboxed, reuse=not force)
     jobs = jobs or os.cpu_count() or 1
-    if progress and found:
-        students = _with_progress_bar(plan, found, runner, jobs, store)
-    else:
-        students = grade_all(plan, found, runner, jobs=jobs, store=store)
+    with Runner.for_rubric(spec, confinement=confinement) as runner:
+        if progress and found:
+            students = _with_progress_bar(plan, found, runner, jobs, store)
+        else:
+            students = grade_all(plan, found, runner, jobs=jobs, store=store)
     write_outputs(plan, students, out)
     return Summary(students, warnings, time.monotonic() - started)
 

@@ -15,9 +15,13 @@ per-process secret; anything else written to the reply channel is ignored.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import os
+import queue
 import secrets
+import shutil
 import selectors
 import signal
 import subprocess
@@ -26,6 +30,7 @@ import sysconfig
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +47,8 @@ MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 OUTPUT_TAIL_BYTES = 4000
 OPEN_FILES = 256
 PROCESSES = 64
+SLOTS = 64
+SPAWN_TIMEOUT = 60.0  # a cold sandbox imports numpy first
 
 
 @dataclass(frozen=True)
@@ -133,7 +140,12 @@ def child_environment() -> dict[str, str]:
 
 
 class Runner:
-    """Runs one submission's requests in a child process, restarting it after a death."""
+    """Runs one submission's requests in a fresh forked process, restarting it after a death.
+
+    Each concurrent slot has a warm zygote (an interpreter with numpy imported, inside its
+    own sandbox with its own uid) that forks one process per session; no process that ran
+    one student's code ever serves another. Use as a context manager, or call `close()`.
+    """
 
     def __init__(self, limits: Limits, *, hidden: tuple[Path, ...] = (), python: str = sys.executable,
                  confinement: Plain | Bubblewrap | None = None) -> None:
@@ -143,21 +155,33 @@ class Runner:
         self.confinement = confinement or Plain()
         self._import_path = child_sys_path(hidden)
         self.aborted = False
-        self._live: set[_Child] = set()
-        self._live_lock = threading.Lock()
-
-    def abort(self) -> None:
-        """Kill every running child and start no new one (Ctrl-C, SIGTERM)."""
-        self.aborted = True
-        with self._live_lock:
-            live = list(self._live)
-        for child in live:
-            child.kill()
+        self._idle: queue.Queue[_Slot] = queue.Queue()
+        self._slots: list[_Slot] = []
+        self._lock = threading.Lock()
+        weakref.finalize(self, _close_slots, self._slots)
 
     @classmethod
     def for_rubric(cls, rubric: Rubric, **options) -> Runner:
         """A runner with the rubric's limits that hides the rubric's reference from the child."""
         return cls(rubric.limits, hidden=(rubric.reference_path,), **options)
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop every zygote and remove the slots' scratch folders."""
+        _close_slots(self._slots)
+
+    def abort(self) -> None:
+        """Kill every running student process and start no new one (Ctrl-C, SIGTERM).
+        The threads that were talking to them see the ends of their pipes and stop."""
+        self.aborted = True
+        for slot in list(self._slots):
+            if slot.zygote is not None:
+                slot.zygote.signal_group()
 
     # ------------------------------------------------------------ public
 
@@ -165,18 +189,17 @@ class Runner:
         report = RunReport(sandboxed=self.confinement.sandboxed)
         started = time.monotonic()
         deadline = started + self.limits.submission_timeout
-        with tempfile.TemporaryDirectory(prefix="grade-", ignore_cleanup_errors=True) as scratch, \
-                self.confinement.slot() as uid:
-            workdir = Path(scratch) / "work"
-            submission.copy_files_to(workdir)
-            output = _Output()
-            pending = list(requests)
-            dead: dict[str, Reply] = {}
-            first_load = True
+        files = submission.files()
+        output = _Output()
+        pending = list(requests)
+        dead: dict[str, Reply] = {}
+        first_load = True
+        with self._slot() as slot:
             while pending:
-                with _Child(self, workdir, uid, output) as child:
+                session = self._session(slot, files, output)
+                try:
                     try:
-                        loaded = child.load(submission, deadline)
+                        loaded = session.load(submission, deadline)
                     except (_ChildDied, _ChildTimeout) as exc:
                         report.load_failure = _load_failure_message(exc, self.limits, output.text())
                         for request in pending:
@@ -187,33 +210,67 @@ class Runner:
                     if first_load:
                         report.cells, report.ignored = loaded["cells"], loaded["ignored"]
                         first_load = False
-                    pending = self._serve(child, pending, deadline, dead, report)
+                    pending = self._serve(session, pending, deadline, dead, report)
+                finally:
+                    session.close()
                 if pending:
                     report.restarts += 1
-            report.output_tail, report.output_bytes = output.text(), output.total
+            if not self.confinement.sandboxed:
+                slot.stop()  # without a sandbox, stragglers could reach the next student: no reuse
+        report.output_tail, report.output_bytes = output.text(), output.total
         report.seconds = time.monotonic() - started
         return report
 
-    def command(self, workdir: Path, fd_in: int, fd_out: int, uid: int | None = None) -> list[str]:
+    def command(self, slot: _Slot, fds: tuple[int, int, int, int]) -> list[str]:
         confinement = self.confinement
+        workdir = confinement.workdir(slot.scratch)
         config = {
-            "sys_path": [confinement.child_dir, confinement.workdir(workdir), *self._import_path],
-            "workdir": confinement.workdir(workdir),
+            "sys_path": [confinement.child_dir, workdir, *self._import_path],
+            "workdir": workdir,
+            "own_pid_namespace": confinement.sandboxed,
+            "scratch": ["/tmp", "/dev/shm"] if confinement.sandboxed else [],
             "memory_mb": self.limits.memory_mb,
             "cpu_seconds": self.limits.submission_timeout + 5,
             "file_size_mb": 64,
             "open_files": OPEN_FILES,
-            "processes": PROCESSES if uid is not None else None,  # RLIMIT_NPROC counts per uid
+            "processes": PROCESSES if slot.uid is not None else None,  # RLIMIT_NPROC counts per uid
         }
         script = f"{confinement.child_dir}/__main__.py"
-        argv = [self.python, "-I", "-S", script, str(fd_in), str(fd_out), json.dumps(config)]
-        return confinement.wrap(argv, workdir, uid, python_locations() + self._import_path)
+        argv = [self.python, "-I", "-S", script, *map(str, fds), json.dumps(config)]
+        return confinement.wrap(argv, slot.uid, python_locations() + self._import_path)
 
     # ------------------------------------------------------------ internals
 
-    def _serve(self, child: _Child, pending: list[Request], deadline: float,
+    @contextlib.contextmanager
+    def _slot(self):
+        with self._lock:
+            if self._idle.empty() and len(self._slots) < SLOTS:
+                slot = _Slot(len(self._slots), self.confinement)
+                self._slots.append(slot)
+                self._idle.put(slot)
+        slot = self._idle.get()
+        try:
+            yield slot
+        finally:
+            self._idle.put(slot)
+
+    def _session(self, slot: _Slot, files: list[tuple[str, bytes]], output: _Output) -> _Session:
+        if self.aborted:
+            raise Aborted()
+        if slot.zygote is not None and not slot.zygote.alive():
+            slot.stop()
+        if slot.zygote is None:
+            slot.zygote = _Zygote(self, slot)
+        try:
+            return slot.zygote.spawn(files, output)
+        except _ChildDied:  # the zygote itself was gone: one fresh start
+            slot.stop()
+            slot.zygote = _Zygote(self, slot)
+            return slot.zygote.spawn(files, output)
+
+    def _serve(self, session: _Session, pending: list[Request], deadline: float,
                dead: dict[str, Reply], report: RunReport) -> list[Request]:
-        """Answer requests in order; return those left when the child had to be dropped."""
+        """Answer requests in order; return those left when the session had to be dropped."""
         for index, request in enumerate(pending):
             if request.name in dead and request.op == "call":
                 report.replies[request.key] = dead[request.name]
@@ -225,7 +282,7 @@ class Runner:
                 continue
             limit = min(request.timeout or self.limits.call_timeout, remaining)
             try:
-                reply = child.ask(request, limit)
+                reply = session.ask(request, limit)
             except _ChildTimeout:
                 reply = Reply("timeout", detail=f"did not return within {limit:g} s", seconds=limit)
             except _ChildDied as exc:
@@ -255,59 +312,168 @@ class _Output:
         return self._tail.decode("utf-8", "replace")
 
 
-class _Child:
-    """One live child process, its two private pipes and its output pipe."""
+class _Slot:
+    """One place to run a submission at a time: its own uid and, while warm, its zygote."""
 
-    def __init__(self, runner: Runner, workdir: Path, uid: int | None, output: _Output) -> None:
+    def __init__(self, index: int, confinement: Plain | Bubblewrap) -> None:
+        self.uid = confinement.uid_for(index)
+        self.scratch = Path(tempfile.mkdtemp(prefix="grade-slot-"))
+        self.zygote: _Zygote | None = None
+
+    def stop(self) -> None:
+        if self.zygote is not None:
+            self.zygote.kill()
+            self.zygote = None
+
+
+def _close_slots(slots: list[_Slot]) -> None:
+    for slot in slots:
+        slot.stop()
+        shutil.rmtree(slot.scratch, ignore_errors=True)
+
+
+class _Zygote:
+    """A warm interpreter in its sandbox, forking one process per session (see child/)."""
+
+    def __init__(self, runner: Runner, slot: _Slot) -> None:
         self.runner = runner
-        self.workdir = workdir
-        self.uid = uid
-        self.output = output
-        self.secret = secrets.token_hex(16)
-        self._buffer = b""
-        self._next_id = 0
-
-    def __enter__(self) -> _Child:
-        if self.runner.aborted:
-            raise Aborted()
-        to_child_r, self._to_child = os.pipe()
-        self._from_child, from_child_w = os.pipe()
-        self._output, output_w = os.pipe()
+        ctl_in, self.control_w = os.pipe()
+        self._ctl_r, ctl_out = os.pipe()
+        data_in, self.data_w = os.pipe()
+        self.data_r, data_out = os.pipe()
+        self.output_r, output_w = os.pipe()
+        theirs = (ctl_in, ctl_out, data_in, data_out)
         try:
             self.process = subprocess.Popen(
-                self.runner.command(self.workdir, to_child_r, from_child_w, self.uid),
-                stdin=subprocess.DEVNULL, stdout=output_w, stderr=output_w,
-                pass_fds=(to_child_r, from_child_w), cwd=self.workdir,
-                env=child_environment(), start_new_session=True)
+                runner.command(slot, theirs), stdin=subprocess.DEVNULL, stdout=output_w, stderr=output_w,
+                pass_fds=theirs, cwd=slot.scratch, env=child_environment(), start_new_session=True)
         finally:
-            for fd in (to_child_r, from_child_w, output_w):
+            for fd in (*theirs, output_w):
                 os.close(fd)
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(self._from_child, selectors.EVENT_READ, "reply")
-        self._selector.register(self._output, selectors.EVENT_READ, "output")
-        with self.runner._live_lock:
-            self.runner._live.add(self)
-        self._send({"op": "hello", "secret": self.secret})
-        return self
+        self.selector = selectors.DefaultSelector()
+        for fd, role in ((self._ctl_r, "control"), (self.data_r, "data"), (self.output_r, "output")):
+            self.selector.register(fd, selectors.EVENT_READ, role)
+        self.buffers = {"control": b"", "data": b""}
+        self.output: _Output | None = None
+        self._killed = False
+        self.control_lost = False
+        self.init_pids: list[int] = []
 
-    def kill(self) -> None:
+    def alive(self) -> bool:
+        return not self._killed and not self.control_lost and self.process.poll() is None
+
+    def spawn(self, files: list[tuple[str, bytes]], output: _Output) -> _Session:
+        if not self.alive():
+            raise _ChildDied("the sandbox is gone")
+        self.output = output
+        self.buffers["data"] = b""
+        secret = secrets.token_hex(16)
+        encoded = [{"path": name, "data": base64.b64encode(data).decode("ascii")} for name, data in files]
+        self.send(self.control_w, {"op": "spawn", "secret": secret, "files": encoded})
+        # the zygote drains stale requests before it forks: wait, or it would eat ours
+        end = time.monotonic() + SPAWN_TIMEOUT
+        while self.read(max(end - time.monotonic(), 0.0)) != "control":
+            if time.monotonic() >= end:
+                raise _ChildDied("the sandbox did not start a process in time")
+        if (_parse(self.next_line("control")) or {}).get("op") != "started":
+            raise _ChildDied("the sandbox sent a malformed message")
+        if not self.init_pids:
+            self.init_pids = _children(self.process.pid)  # found while bwrap is surely alive
+        return _Session(self, secret)
+
+    def send(self, fd: int, message: dict) -> None:
+        data = (json.dumps(message) + "\n").encode()
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+        except OSError:
+            raise _ChildDied(self.exit_description()) from None
+
+    def read(self, timeout: float) -> str | None:
+        """Read what is ready; the role of a pipe that now holds a whole line, if any."""
+        role = self._complete_line()
+        if role:
+            return role
+        for key, _ in self.selector.select(timeout):
+            chunk = os.read(key.fd, 1 << 20)
+            if key.data == "output":
+                if chunk and self.output is not None:
+                    self.output.add(chunk)
+                elif not chunk:
+                    self.selector.unregister(key.fd)
+                continue
+            if not chunk and key.data == "control":
+                # the student's code killed the zygote (same uid): the session itself may go on
+                self.control_lost = True
+                self.selector.unregister(key.fd)
+                continue
+            if not chunk:
+                raise _ChildDied(self.exit_description())
+            self.buffers[key.data] += chunk
+            if len(self.buffers[key.data]) > MAX_MESSAGE_BYTES:
+                raise _ChildDied("it sent an oversized message")
+        return self._complete_line()
+
+    def _complete_line(self) -> str | None:
+        for role in ("control", "data"):
+            self.buffers[role] = self.buffers[role].lstrip(b"\n")  # replies start with a newline
+            if b"\n" in self.buffers[role]:
+                return role
+        return None
+
+    def next_line(self, role: str) -> bytes:
+        line, self.buffers[role] = self.buffers[role].split(b"\n", 1)
+        return line
+
+    def exit_description(self) -> str:
+        try:
+            code = self.process.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            return "its process ended"
+        return f"the sandbox ended: {_describe_exit(code)}"
+
+    def signal_group(self) -> None:
+        """SIGKILL to bwrap's group and to the sandbox's init (the zygote, in a session and
+        PID namespace of its own, where it ignores what it does not handle but an ancestor's
+        SIGKILL)."""
+        for pid in {*self.init_pids, *_children(self.process.pid)}:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
 
-    def __exit__(self, *exc_info) -> None:
-        with self.runner._live_lock:
-            self.runner._live.discard(self)
+    def kill(self) -> None:
+        """Kill the sandbox (its PID namespace takes every process in it along)."""
+        if self._killed:
+            return
+        self._killed = True
+        self.signal_group()
         try:
-            self._send({"op": "exit"})
-        except _ChildDied:
-            pass
-        self._kill_group()
-        self._drain_output()
-        self._selector.close()
-        for fd in (self._from_child, self._to_child, self._output):
-            os.close(fd)
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.selector.close()
+        for fd in (self.control_w, self._ctl_r, self.data_w, self.data_r, self.output_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class _Session:
+    """One student process, forked by a zygote, talking on the zygote's data pipes."""
+
+    def __init__(self, zygote: _Zygote, secret: str) -> None:
+        self.zygote = zygote
+        self.secret = secret
+        self._next_id = 0
+        self._ended = False
+        self._hung = False
 
     def load(self, submission: Submission, deadline: float) -> dict:
         self._send({"op": "load", "kind": submission.kind, "module": submission.module_name,
@@ -331,78 +497,80 @@ class _Child:
             if answer.get("id") == self._next_id:
                 return _reply_from(answer)
 
-    def _send(self, message: dict) -> None:
-        data = (json.dumps(message) + "\n").encode()
+    def close(self) -> None:
+        """End the session. A hung process, or a zygote that does not confirm the end within
+        a few seconds, costs the whole sandbox: it is killed, and the next session starts a
+        fresh one."""
+        if self._ended:
+            return
+        if self.zygote.control_lost:
+            self.zygote.kill()
+            return
         try:
-            while data:
-                data = data[os.write(self._to_child, data):]
-        except (BrokenPipeError, OSError):
-            raise _ChildDied(self._exit_description()) from None
+            if self._hung:  # the zygote kills the session's processes; it stays warm
+                self.zygote.send(self.zygote.control_w, {"op": "kill"})
+            else:
+                self._send({"op": "exit"})
+            while True:
+                self._receive(5.0)  # until the zygote reports the end on its control pipe
+        except _ChildDied:
+            pass
+        except _ChildTimeout:
+            self.zygote.kill()
+            return
+        try:
+            self.zygote.read(0)  # what it printed last
+        except _ChildDied:
+            pass
+
+    def _send(self, message: dict) -> None:
+        self.zygote.send(self.zygote.data_w, message)
 
     def _receive(self, timeout: float) -> dict:
-        """The next reply that carries this child's secret; other lines are ignored."""
+        """The next reply that carries this session's secret; other lines are ignored.
+        A message on the control pipe means the session's process has ended."""
         end = time.monotonic() + timeout
         while True:
-            while b"\n" not in self._buffer:
-                left = end - time.monotonic()
-                if left <= 0:
-                    raise _ChildTimeout()
-                if not self._read_ready(left):
-                    raise _ChildDied(self._exit_description())
-            line, self._buffer = self._buffer.split(b"\n", 1)
-            message = _parse(line)
-            if message is not None and message.pop("secret", None) == self.secret:
-                return message
+            left = end - time.monotonic()
+            if left <= 0:
+                self._hung = True
+                raise _ChildTimeout()
+            role = self.zygote.read(left)
+            if role == "control":
+                self._ended = True
+                raise _ChildDied(_ended_description(_parse(self.zygote.next_line("control"))))
+            if role == "data":
+                message = _parse(self.zygote.next_line("data"))
+                if message is not None and message.pop("secret", None) == self.secret:
+                    return message
 
-    def _read_ready(self, timeout: float) -> bool:
-        """Read whatever is ready; False when the reply channel is closed."""
-        for key, _ in self._selector.select(timeout):
-            chunk = os.read(key.fd, 1 << 20)
-            if key.data == "output":
-                if chunk:
-                    self.output.add(chunk)
-                else:
-                    self._selector.unregister(key.fd)
-            elif not chunk:
-                return False
-            else:
-                self._buffer += chunk
-                if len(self._buffer) > MAX_MESSAGE_BYTES:
-                    raise _ChildDied("it sent an oversized message")
-        return True
 
-    def _drain_output(self) -> None:
-        while self._output in self._selector.get_map():
-            ready = self._selector.select(0)
-            if not any(key.fd == self._output for key, _ in ready):
-                return
-            chunk = os.read(self._output, 1 << 20)
-            if not chunk:
-                return
-            self.output.add(chunk)
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        return []
 
-    def _exit_description(self) -> str:
+
+def _ended_description(message: dict | None) -> str:
+    status = (message or {}).get("status") or {}
+    if type(status.get("signal")) is int:
+        return _describe_exit(-status["signal"])
+    if type(status.get("exit")) is int:
+        return _describe_exit(status["exit"])
+    return "it ended"
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
         try:
-            code = self.process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            return "it closed its channel"
-        if code < 0:
-            try:
-                name = signal.Signals(-code).name
-            except ValueError:
-                name = f"signal {-code}"
-            hint = {"SIGSEGV": "a segmentation fault", "SIGKILL": "killed, often by the memory limit",
-                    "SIGXCPU": "the CPU time limit"}.get(name)
-            return f"{name}, {hint}" if hint else name
-        return f"exit status {code}"
-
-    def _kill_group(self) -> None:
-        self.kill()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = {"SIGSEGV": "a segmentation fault", "SIGKILL": "killed, often by the memory limit",
+                "SIGXCPU": "the CPU time limit"}.get(name)
+        return f"{name}, {hint}" if hint else name
+    return f"exit status {code}"
 
 
 def _reply_from(answer: dict) -> Reply:

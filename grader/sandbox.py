@@ -1,9 +1,10 @@
 """Confinement of the student's process: a real sandbox (bubblewrap) or a plain child.
 
 `Bubblewrap` runs the child in new PID, network, IPC and UTS namespaces, on a root made of
-read-only binds of the system and of Python, a private size-capped tmpfs holding (read-only)
-the submission's own files, and nothing else: the project tree, the rubric, the reference,
-the output folder and other students' files do not exist in there. As root, bwrap keeps its
+read-only binds of the system and of Python, a private size-capped tmpfs as working folder
+(the submission's files are written there for each session and wiped after it), and nothing
+else: the project tree, the rubric, the reference, the output folder and other students'
+files do not exist in there. As root, bwrap keeps its
 capabilities, so the child first drops to an unprivileged uid of its own (one per concurrent
 slot, so per-uid limits such as RLIMIT_NPROC do not mix) with `setpriv`: no capabilities,
 no new privileges. When bwrap dies, so does every process in the namespace, including
@@ -15,14 +16,10 @@ resource limits, but with the grader's uid and view of the files. Results say so
 
 from __future__ import annotations
 
-import contextlib
 import os
-import queue
 import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import GradeError
@@ -31,7 +28,6 @@ CHILD_DIR = Path(__file__).resolve().parent / "child"
 INSIDE_CHILD_DIR = "/run/grade/child"
 INSIDE_WORKDIR = "/run/grade/work"
 FIRST_UID = 61000
-SLOTS = 64
 WORKDIR_BYTES = 64 * 1024 * 1024
 TMP_BYTES = 16 * 1024 * 1024
 SANDBOX_MODES = ("auto", "required", "off")
@@ -51,14 +47,13 @@ class Plain:
         self.reason = reason
         self.description = f"WITHOUT a sandbox ({reason}), with the grader's rights"
 
-    def workdir(self, host_workdir: Path) -> str:
-        return str(host_workdir)
+    def workdir(self, host_scratch: Path) -> str:
+        return str(host_scratch)
 
-    @contextlib.contextmanager
-    def slot(self) -> Iterator[int | None]:
-        yield None
+    def uid_for(self, slot: int) -> int | None:
+        return None
 
-    def wrap(self, argv: list[str], host_workdir: Path, uid: int | None, readable: list[str]) -> list[str]:
+    def wrap(self, argv: list[str], uid: int | None, readable: list[str]) -> list[str]:
         return argv
 
 
@@ -72,27 +67,18 @@ class Bubblewrap:
     def __init__(self, bwrap: str, setpriv: str | None) -> None:
         self.bwrap = bwrap
         self.setpriv = setpriv  # None when not root: bwrap's user namespace drops rights instead
-        self._uids: queue.Queue[int] = queue.Queue()
-        for uid in range(FIRST_UID, FIRST_UID + SLOTS):
-            self._uids.put(uid)
 
-    def workdir(self, host_workdir: Path) -> str:
+    def workdir(self, host_scratch: Path) -> str:
         return INSIDE_WORKDIR
 
-    @contextlib.contextmanager
-    def slot(self) -> Iterator[int | None]:
-        """An unprivileged uid used by no other running submission."""
-        if self.setpriv is None:
-            yield None
-            return
-        uid = self._uids.get()
-        try:
-            yield uid
-        finally:
-            self._uids.put(uid)
+    def uid_for(self, slot: int) -> int | None:
+        """The unprivileged uid of a slot: no two concurrent submissions share one."""
+        return FIRST_UID + slot if self.setpriv is not None else None
 
-    def wrap(self, argv: list[str], host_workdir: Path, uid: int | None, readable: list[str]) -> list[str]:
-        args = [self.bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+    def wrap(self, argv: list[str], uid: int | None, readable: list[str]) -> list[str]:
+        # --as-pid-1: the zygote is the namespace's init, so the student's code, same uid or
+        # not, cannot kill it (init only gets signals it handles); when it ends, all end
+        args = [self.bwrap, "--unshare-pid", "--as-pid-1", "--unshare-net", "--unshare-ipc", "--unshare-uts",
                 "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
         if uid is None:
             args += ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
@@ -107,10 +93,8 @@ class Bubblewrap:
             args += _parents(path, made) + ["--ro-bind", path, path]
         args += _parents(INSIDE_CHILD_DIR, made) + ["--ro-bind", str(CHILD_DIR), INSIDE_CHILD_DIR]
         args += _parents(INSIDE_WORKDIR, made) + [
-            "--perms", "0777", "--size", str(WORKDIR_BYTES), "--tmpfs", INSIDE_WORKDIR]
-        for entry in sorted(os.listdir(host_workdir)):
-            args += ["--ro-bind", str(host_workdir / entry), f"{INSIDE_WORKDIR}/{entry}"]
-        args += ["--chdir", INSIDE_WORKDIR]
+            "--perms", "0777", "--size", str(WORKDIR_BYTES), "--tmpfs", INSIDE_WORKDIR,
+            "--chdir", INSIDE_WORKDIR]
         if uid is not None:
             args += [self.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                      "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
@@ -185,9 +169,8 @@ def _probe() -> tuple[str, Bubblewrap | None]:
         return "setpriv (util-linux) is needed to drop root inside the sandbox", None
     sandbox = Bubblewrap(bwrap, setpriv)
     try:
-        with tempfile.TemporaryDirectory(prefix="grade-probe-") as empty, sandbox.slot() as uid:
-            argv = sandbox.wrap([sys.executable, "-I", "-S", "-c", "pass"], Path(empty), uid, python_locations())
-            result = subprocess.run(argv, capture_output=True, timeout=20)
+        argv = sandbox.wrap([sys.executable, "-I", "-S", "-c", "pass"], sandbox.uid_for(0), python_locations())
+        result = subprocess.run(argv, capture_output=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bwrap did not start ({exc})", None
     if result.returncode != 0:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from . import __version__
@@ -19,7 +18,7 @@ from .checks import CheckResult
 from .gradebook import write_atomically
 from .reference import Plan
 from .scoring import StudentResult
-from .submissions import JUNK_FOLDERS, Submission
+from .submissions import Submission
 
 FORMAT = 1
 
@@ -52,7 +51,11 @@ class ResultStore:
     def key(self, submission: Submission) -> str:
         digest = hashlib.sha256(self.plan_key.encode())
         digest.update(submission.status.encode())
-        for name, content in _contents(submission.path):
+        try:
+            contents = submission.files()
+        except OSError as exc:
+            contents = [("unreadable", str(exc).encode())]
+        for name, content in contents:
             digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
         return digest.hexdigest()
 
@@ -68,28 +71,6 @@ def _plan_key(plan: Plan, sandboxed: bool) -> str:
             digest.update(Path(path).read_bytes())
     digest.update(plan.rubric.model_dump_json().encode())
     return digest.hexdigest()
-
-
-def _contents(path: Path):
-    """(relative name, bytes) of every file of a submission, in a fixed order."""
-    if path.is_file() and not path.is_symlink():
-        yield path.name, _read(path)
-        return
-    if not path.is_dir() or path.is_symlink():
-        yield path.name, b""
-        return
-    for root, folders, files in os.walk(path):
-        folders[:] = sorted(f for f in folders if f not in JUNK_FOLDERS)
-        for name in sorted(files):
-            file = Path(root) / name
-            yield str(file.relative_to(path)), _read(file)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        return f"unreadable: {exc}".encode()
 
 
 def _result_from(data: dict) -> StudentResult:

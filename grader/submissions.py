@@ -51,13 +51,30 @@ class Submission:
         stem = Path(self.entry).stem
         return stem if stem.isidentifier() else "submission"
 
+    def files(self) -> list[tuple[str, bytes]]:
+        """The submission's own files as (path relative to its folder, content): a module
+        entry, and for a folder its helpers and data too; no notebook (its cells are sent
+        apart), no system junk, no symbolic links."""
+        if not self.path.is_dir():
+            if self.kind == "ipynb":
+                return []  # its cells travel on their own; outputs can make the file huge
+            return [(self.entry or self.path.name, self.path.read_bytes())]
+        found = []
+        for root, folders, names in os.walk(self.path):
+            folders[:] = sorted(f for f in folders if f not in JUNK_FOLDERS and not os.path.islink(os.path.join(root, f)))
+            for name in sorted(names):
+                file = Path(root) / name
+                relative = str(file.relative_to(self.path))
+                if not file.is_symlink() and not (self.kind == "ipynb" and relative == self.entry):
+                    found.append((relative, file.read_bytes()))
+        return found
+
     def copy_files_to(self, workdir: Path) -> None:
-        """Give the child its own copy of the submission (helpers and data files too)."""
-        if self.path.is_dir():
-            shutil.copytree(self.path, workdir, ignore=_junk_and_links)
-        else:
-            workdir.mkdir(parents=True)
-            shutil.copyfile(self.path, workdir / self.entry)
+        """Write the submission's files into `workdir` (for running it by hand)."""
+        for name, content in self.files():
+            target = workdir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
 
 
 def discover(folder: str | Path, entry_module: str | None = None) -> tuple[list[Submission], list[str]]:
@@ -114,10 +131,6 @@ class _Unreadable(Exception):
     pass
 
 
-def _junk_and_links(folder: str, names: list[str]) -> set[str]:
-    """What not to copy for the child: system junk, and symbolic links (their targets are
-    the grader's files, not the student's)."""
-    return {n for n in names if n in JUNK_FOLDERS or os.path.islink(os.path.join(folder, n))}
 
 
 def _folder_entry(folder: Path, entry_module: str | None) -> str:

@@ -56,12 +56,18 @@ def confinement():
     return choose("auto")
 
 
+@pytest.fixture(scope="session")
+def runner(fast_plan, confinement):
+    with Runner.for_rubric(fast_plan.rubric, confinement=confinement) as shared:
+        yield shared
+
+
 @pytest.fixture
-def grade_source(tmp_path, fast_plan, confinement):
+def grade_source(tmp_path, fast_plan, runner):
     """Grade a source text written to `<name>.py` (or a notebook file's bytes)."""
     def grade(source: str, name: str = "student", suffix: str = ".py"):
         path = tmp_path / f"{name}{suffix}"
         path.write_text(source)
         submission = read_submission(path, entry_module="ex07.py")
-        return grade_submission(fast_plan, submission, Runner.for_rubric(fast_plan.rubric, confinement=confinement))
+        return grade_submission(fast_plan, submission, runner)
     return grade

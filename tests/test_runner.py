@@ -60,7 +60,7 @@ def test_the_confinement_wraps_the_command(tmp_path):
     seen = []
 
     class Recording(Plain):
-        def wrap(self, argv, host_workdir, uid, readable):
+        def wrap(self, argv, uid, readable):
             seen.append((argv, readable))
             return ["/usr/bin/env", *argv]
 
@@ -110,10 +110,10 @@ def test_a_submission_the_grader_cannot_copy_still_gets_a_row(tmp_path, fast_pla
     path = tmp_path / "pat.py"
     path.write_text("VALUE = 1\n")
 
-    def refuse(self, workdir):
+    def refuse(self):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(Submission, "copy_files_to", refuse)
+    monkeypatch.setattr(Submission, "files", refuse)
     student = grade_submission(fast_plan, read_submission(path), Runner.for_rubric(fast_plan.rubric))
     assert student.status == "error" and "Permission denied" in student.problem
     assert len(student.checks) == sum(len(q.checks) for q in fast_plan.rubric.questions)

@@ -25,7 +25,7 @@ def header(text: str, field: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def baseline(request, fast_plan, correct_source, tmp_path_factory, confinement):
+def baseline(request, fast_plan, correct_source, tmp_path_factory, confinement, runner):
     from grader.pipeline import grade_submission
     from grader.runner import Runner
     from grader.scoring import UNSANDBOXED, question_points
@@ -33,7 +33,7 @@ def baseline(request, fast_plan, correct_source, tmp_path_factory, confinement):
 
     path = tmp_path_factory.mktemp("baseline") / "alice.py"
     path.write_text(correct_source)
-    student = grade_submission(fast_plan, read_submission(path), Runner.for_rubric(fast_plan.rubric, confinement=confinement))
+    student = grade_submission(fast_plan, read_submission(path), runner)
     assert student.status == "ok" + ("" if confinement.sandboxed else UNSANDBOXED)
     assert student.checks and all(c.outcome in ("passed", "needs_review") for c in student.checks)
     return question_points(fast_plan.rubric, student.checks)

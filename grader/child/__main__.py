@@ -1,9 +1,14 @@
-"""The student's side: load a submission, then answer calls until told to stop.
+"""The student's side: a warm interpreter that forks a fresh process for each session.
 
-Run as a script by the runner (`python -I -S .../child/__main__.py FD_IN FD_OUT CONFIG`),
-in a fresh interpreter whose sys.path holds the standard library, site-packages, this
-folder and the submission's own folder, nothing else. It reads requests as JSON lines from
-FD_IN and writes replies to FD_OUT, a channel that print() and sys.stdout never reach.
+Run as a script by the runner (`python -I -S .../child/__main__.py CTL_IN CTL_OUT DATA_IN
+DATA_OUT CONFIG`), inside the sandbox, with a sys.path that holds the standard library,
+site-packages, this folder and the working folder, nothing else. The process itself (the
+"zygote") imports numpy once and never runs student code. For each session the grader sends
+on the control pipe the submission's files and a secret; the zygote writes the files, forks,
+and waits. The fork drops the control pipe, sets its limits and serves the session on the
+data pipes: load the submission, answer calls, until told to stop. When it has ended, the
+zygote kills whatever it left behind, wipes the working folder and says so on the control
+pipe, which student code cannot reach (the zygote is not dumpable, so not traceable either).
 It knows nothing of the reference: it only runs student code on the arguments it is given.
 """
 
@@ -12,6 +17,7 @@ import copy
 import json
 import linecache
 import os
+import signal
 import sys
 import time
 import traceback
@@ -19,26 +25,84 @@ import types
 
 
 def main() -> None:
-    fd_in, fd_out, config = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
+    ctl_in, ctl_out, data_in, data_out = (int(fd) for fd in sys.argv[1:5])
+    config = json.loads(sys.argv[5])
     sys.path[:] = config["sys_path"]
-    import numpy  # noqa: F401  (imported before the limits; student code shares it)
+    import numpy  # noqa: F401  (imported once, before any fork: the point of the zygote)
 
     import toys
     import wire
 
+    global _array_equal, _OWN_PID_NAMESPACE
+    _array_equal = numpy.array_equal  # bound before student code can patch numpy
+    _OWN_PID_NAMESPACE = config["own_pid_namespace"]
     _die_with_parent()
-    _apply_limits(config)
-    os.chdir(config["workdir"])
-    channel = _Channel(fd_in, fd_out)
+    _prctl(4, 0)  # PR_SET_DUMPABLE 0: no ptrace, no /proc/<pid>/mem for the student
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as PID 1, no handler means no delivery
     builtins.get_ipython = lambda: None  # replaced per notebook; present so the snapshot keeps it
     builtins.display = lambda *objects, **kwargs: None
     pristine = dict(builtins.__dict__)
-    hello = channel.receive()
-    channel.secret = hello.get("secret", "") if hello else ""
+    control = _Channel(ctl_in, ctl_out)
+    while True:
+        order = control.receive()
+        if order is None or order.get("op") != "spawn":
+            return  # the grader is gone or done
+        pid = _spawn(order, config, (ctl_in, ctl_out), (data_in, data_out), wire, toys, pristine)
+        control.send({"op": "started"})  # only now may the grader write to the data pipe
+        status, grader_gone = _watch(pid, control)
+        _clean_up(config, pid)
+        if grader_gone:
+            return
+        control.send({"op": "ended", "status": _describe_status(status)})
+
+
+def _watch(pid: int, control) -> tuple[int, bool]:
+    """Wait for the session to end, or for the grader to order its end (a timeout) or to
+    vanish (killed): then end it. Returns its wait status and whether the grader is gone."""
+    import select
+
+    process = os.pidfd_open(pid)
+    try:
+        while True:
+            ready, _, _ = select.select([process, control.fileno()], [], [])
+            if process in ready:
+                return os.waitpid(pid, 0)[1], False
+            order = control.receive()
+            if order is None or order.get("op") == "kill":
+                _kill_session(pid)
+                return os.waitpid(pid, 0)[1], order is None
+    finally:
+        os.close(process)
+
+
+def _spawn(order: dict, config: dict, control_fds, data_fds, wire, toys, pristine) -> int:
+    _drain(data_fds[0])
+    _write_files(config["workdir"], order["files"])
+    pid = os.fork()
+    if pid:
+        return pid
+    try:
+        for fd in control_fds:
+            os.close(fd)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.setsid()
+        _apply_limits(config)
+        os.chdir(config["workdir"])
+        _serve(_Channel(*data_fds, secret=order["secret"]), config, wire, toys, pristine)
+    finally:
+        for stream in (sys.__stdout__, sys.__stderr__):
+            try:
+                stream.flush()
+            except BaseException:
+                pass
+        os._exit(0)
+
+
+def _serve(channel, config: dict, wire, toys, pristine: dict) -> None:
     namespace: dict = {}
     while True:
         request = channel.receive()
-        if request is None or request["op"] == "exit":
+        if request is None or request.get("op") == "exit":
             return
         if request["op"] == "load":
             namespace = _load(request, config)
@@ -48,6 +112,90 @@ def main() -> None:
             reply = _answer(request, namespace, wire, toys, pristine)
             _restore(pristine)
             channel.send({"id": request["id"], **reply})
+
+
+def _drain(fd: int) -> None:
+    """Drop requests a dead session never read, so the next one starts clean."""
+    os.set_blocking(fd, False)
+    try:
+        while os.read(fd, 1 << 16):
+            pass
+    except BlockingIOError:
+        pass
+    finally:
+        os.set_blocking(fd, True)
+
+
+def _write_files(workdir: str, files: list) -> None:
+    import base64
+
+    for item in files:
+        relative = os.path.normpath(item["path"])
+        if relative.startswith(("..", "/")):
+            continue
+        target = os.path.join(workdir, relative)
+        try:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as handle:
+                handle.write(base64.b64decode(item["data"]))
+        except OSError as exc:  # e.g. more than the working folder holds: the session sees it
+            print(f"grade: could not write {relative}: {exc.strerror}", file=sys.stderr)
+
+
+_OWN_PID_NAMESPACE = False
+
+
+def _kill_session(pid: int) -> None:
+    try:
+        if _OWN_PID_NAMESPACE:
+            os.kill(-1, signal.SIGKILL)  # every process in this namespace but this one (init)
+        else:
+            os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _clean_up(config: dict, pid: int) -> None:
+    """Kill what the session left running and wipe what it wrote."""
+    import shutil
+
+    _kill_session(pid)
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                break
+        except ChildProcessError:
+            break
+    for folder in [config["workdir"], *config.get("scratch", [])]:
+        for entry in os.listdir(folder) if os.path.isdir(folder) else []:
+            path = os.path.join(folder, entry)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+
+
+def _describe_status(status: int) -> dict:
+    if os.WIFSIGNALED(status):
+        return {"signal": os.WTERMSIG(status)}
+    return {"exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1}
+
+
+def _prctl(option: int, value: int) -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(option, value)
+    except (OSError, AttributeError):
+        pass
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to kill this process when the grader dies (Linux only)."""
+    _prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
 
 
 def _restore(pristine: dict) -> None:
@@ -62,14 +210,24 @@ class _Channel:
     # bound now: student code may replace json.dumps or os.write later
     _dumps, _loads, _write = staticmethod(json.dumps), staticmethod(json.loads), staticmethod(os.write)
 
-    def __init__(self, fd_in: int, fd_out: int) -> None:
-        self._reader = os.fdopen(fd_in, "rb", buffering=1 << 16)
+    def __init__(self, fd_in: int, fd_out: int, secret: str = "") -> None:
+        self._fd_in = fd_in
         self._fd_out = fd_out
-        self.secret = ""
+        self._buffer = b""
+        self.secret = secret
+
+    def fileno(self) -> int:
+        return self._fd_in
 
     def receive(self):
-        line = self._reader.readline()
-        return self._loads(line) if line else None
+        """The next JSON line, or None at the end of the pipe."""
+        while b"\n" not in self._buffer:
+            chunk = os.read(self._fd_in, 1 << 16)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return self._loads(line)
 
     def send(self, message: dict) -> None:
         # the secret marks our replies; the leading newline ends any partial line of junk
@@ -78,19 +236,8 @@ class _Channel:
             data = data[self._write(self._fd_out, data):]
 
 
-def _die_with_parent() -> None:
-    """Ask the kernel to kill this process when the grader dies (Linux only)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
-    except (OSError, AttributeError):
-        pass
-
-
 def _apply_limits(config: dict) -> None:
     import resource
-    import signal
 
     memory = config["memory_mb"] * 1024 * 1024
     limits = {
@@ -234,11 +381,14 @@ def _build_arg(value, toys):
     return value
 
 
+_array_equal = None
+
+
 def _same(old, new) -> bool:
     import numpy as np
 
-    if isinstance(old, np.ndarray):
-        return type(new) is np.ndarray and old.shape == new.shape and np.array_equal(old, new, equal_nan=True)
+    if type(old) is np.ndarray:
+        return type(new) is np.ndarray and old.shape == new.shape and _array_equal(old, new, equal_nan=True)
     return old == new
 
 
