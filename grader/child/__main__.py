@@ -166,6 +166,8 @@ def _clean_up(config: dict, pid: int) -> None:
                 break
         except ChildProcessError:
             break
+    if _OWN_PID_NAMESPACE:
+        _remove_ipc_objects()
     for folder in [config["workdir"], *config.get("scratch", [])]:
         for entry in os.listdir(folder) if os.path.isdir(folder) else []:
             path = os.path.join(folder, entry)
@@ -176,6 +178,22 @@ def _clean_up(config: dict, pid: int) -> None:
                     os.unlink(path)
                 except OSError:
                     pass
+
+
+def _remove_ipc_objects() -> None:
+    """SysV shared memory, semaphores and queues outlive processes: remove what a session
+    made, so nothing passes from one session to the next in this sandbox."""
+    import subprocess
+
+    for kind in ("shm", "sem", "msg"):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as listing:
+                if len(listing.read().splitlines()) > 1:
+                    subprocess.run(["ipcrm", "--all"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   timeout=5, check=False)
+                    return
+        except (OSError, subprocess.SubprocessError):
+            return
 
 
 def _describe_status(status: int) -> dict:
