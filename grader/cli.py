@@ -72,17 +72,20 @@ def cli() -> None:
                    "to run without it; off: no sandbox (default: the rubric's setting, else auto).")
 @click.option("--force", is_flag=True,
               help="Grade every submission again, ignoring results kept from earlier runs.")
+@click.option("--only", metavar="IDS", default=None,
+              help="Grade these students again (comma-separated ids); the others come from kept results.")
 @friendly_errors
 def run_command(submissions: Path, rubric: Path | None, out: Path, jobs: int | None, sandbox: str | None,
-                force: bool) -> None:
+                force: bool, only: str | None) -> None:
     """Grade every submission in SUBMISSIONS and write the gradebook, results and feedback.
 
     Each student's result is kept in DIR/.grade/ as soon as it exists: an interrupted run
     resumes where it stopped, and an unchanged submission is not run again.
     """
     signal.signal(signal.SIGTERM, _interrupt)
+    regrade = [name.strip() for name in only.split(",") if name.strip()] if only else None
     summary = main(submissions=submissions, rubric=rubric, out=out, jobs=jobs, sandbox=sandbox,
-                   force=force, progress=sys.stderr.isatty())
+                   force=force, only=regrade, progress=sys.stderr.isatty())
     click.echo(describe_summary(summary, out))
 
 
@@ -92,12 +95,13 @@ def _interrupt(signum, frame):
 
 def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("grades"),
          jobs: int | None = None, sandbox: str | None = None, force: bool = False,
-         progress: bool = False) -> Summary:
+         only: list[str] | None = None, progress: bool = False) -> Summary:
     """Grade a folder; the library entry point behind `grade SUBMISSIONS`."""
     started = time.monotonic()
     spec = load_rubric(rubric or DEFAULT_RUBRIC)
     plan = prepare(spec)
     found, warnings = discover(submissions, spec.entry)
+    regrade = _known_ids(only, found) if only else frozenset()
     confinement = choose(sandbox or spec.sandbox)
     for warning in warnings:
         click.echo(f"grade: warning: {warning}", err=True)
@@ -108,21 +112,33 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
     jobs = jobs or os.cpu_count() or 1
     with Runner.for_rubric(spec, confinement=confinement) as runner:
         if progress and found:
-            students = _with_progress_bar(plan, found, runner, jobs, store)
+            students = _with_progress_bar(plan, found, runner, jobs, store, regrade)
         else:
-            students = grade_all(plan, found, runner, jobs=jobs, store=store)
+            students = grade_all(plan, found, runner, jobs=jobs, store=store, regrade=regrade)
     write_outputs(plan, students, out)
     return Summary(students, warnings, time.monotonic() - started)
 
 
-def _with_progress_bar(plan, found, runner, jobs, store):
+def _known_ids(only: list[str], found) -> frozenset[str]:
+    import difflib
+
+    ids = {s.student for s in found}
+    for name in only:
+        if name not in ids:
+            close = difflib.get_close_matches(name, ids, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise GradeError(f"--only: no submission has the id {name!r}{hint}")
+    return frozenset(only)
+
+
+def _with_progress_bar(plan, found, runner, jobs, store, regrade):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.fields[last]}"))
     with Progress(*columns, transient=True) as bar:
         task = bar.add_task("grading", total=len(found), last="")
-        return grade_all(plan, found, runner, jobs=jobs, store=store,
+        return grade_all(plan, found, runner, jobs=jobs, store=store, regrade=regrade,
                          on_done=lambda s: bar.update(task, advance=1, last=s.student))
 
 

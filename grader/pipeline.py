@@ -42,16 +42,16 @@ class Summary:
 
 
 def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, *, jobs: int = 1,
-              store: ResultStore | None = None,
+              store: ResultStore | None = None, regrade: frozenset[str] = frozenset(),
               on_done: Callable[[StudentResult], None] | None = None) -> list[StudentResult]:
     """Grade every submission (in parallel children), in the order given.
 
-    With a store, a stored result whose key still matches is used as it is, and each new
-    result is stored as soon as it exists. On Ctrl-C every running child is killed and
-    nothing half-graded is stored.
+    With a store, a stored result whose key still matches is used as it is (except for the
+    students named in `regrade`), and each new result is stored as soon as it exists. On
+    Ctrl-C every running child is killed and nothing half-graded is stored.
     """
     def grade_one(submission: Submission) -> StudentResult:
-        student = store.get(submission) if store else None
+        student = store.get(submission) if store and submission.student not in regrade else None
         if student is None:
             student = grade_submission(plan, submission, runner)
             if store and not runner.aborted:
@@ -92,8 +92,8 @@ def _run_and_judge(plan: Plan, submission: Submission, runner: Runner) -> Studen
     status = run_status(checks, bool(load_problem))
     if not report.sandboxed:
         status += UNSANDBOXED
-    return StudentResult(submission.student, status, checks,
-                         problem=load_problem, notes=_notes(report), seconds=report.seconds)
+    return StudentResult(submission.student, status, checks, problem=load_problem, notes=_notes(report),
+                         seconds=report.seconds, code_seconds=report.code_seconds)
 
 
 def not_graded(plan: Plan, submission: Submission) -> StudentResult:

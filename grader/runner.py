@@ -88,6 +88,7 @@ class RunReport:
     output_tail: str = ""  # the end of what the student's code printed
     output_bytes: int = 0
     sandboxed: bool = False
+    code_seconds: float = 0.0  # time spent in the student's code, as the child measured it
 
 
 class Aborted(Exception):
@@ -207,6 +208,7 @@ class Runner:
                                 "timeout" if isinstance(exc, _ChildTimeout) else "crashed",
                                 detail=report.load_failure)
                         break
+                    report.code_seconds += loaded["seconds"]
                     if first_load:
                         report.cells, report.ignored = loaded["cells"], loaded["ignored"]
                         first_load = False
@@ -289,6 +291,7 @@ class Runner:
                 reply = Reply("crashed", detail=f"the process ended while running it ({exc})")
             else:
                 report.replies[request.key] = reply
+                report.code_seconds += reply.seconds
                 continue
             report.replies[request.key] = reply
             dead[request.name] = reply
@@ -483,7 +486,9 @@ class _Session:
         ignored = message.get("ignored")
         if not isinstance(cells, list) or not isinstance(ignored, list):
             raise _ChildDied("it sent a malformed load report")
-        return {"cells": [_clean_cell(c) for c in cells], "ignored": [str(i)[:200] for i in ignored][:50]}
+        seconds = message.get("seconds")
+        return {"cells": [_clean_cell(c) for c in cells], "ignored": [str(i)[:200] for i in ignored][:50],
+                "seconds": float(seconds) if type(seconds) in (int, float) else 0.0}
 
     def ask(self, request: Request, timeout: float) -> Reply:
         self._next_id += 1

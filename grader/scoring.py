@@ -23,7 +23,8 @@ class StudentResult:
     checks: tuple[CheckResult, ...]
     problem: str = ""  # why the status is not ok, in one line
     notes: tuple[str, ...] = field(default_factory=tuple)  # cell errors, magics not run
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of grading it
+    code_seconds: float = 0.0  # of which the student's own code ran (loading and calls)
 
     @property
     def to_review(self) -> int:

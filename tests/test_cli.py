@@ -124,3 +124,21 @@ def test_temporary_files_of_a_killed_run_are_swept(small_folder, tmp_path):
         path.write_text("half")
     assert invoke(small_folder, "--out", out).exit_code == 0
     assert not any(path.exists() for path in stale)
+
+
+def test_only_regrades_the_named_students_and_keeps_the_rest(small_folder, tmp_path):
+    out = tmp_path / "out"
+    assert invoke(small_folder, "--out", out).exit_code == 0
+    kept = {p.name: p.stat().st_mtime_ns for p in (out / ".grade" / "results").glob("*.json")}
+    assert len(kept) == 2
+    result = invoke(small_folder, "--out", out, "--only", "alice")
+    assert result.exit_code == 0 and "Graded 2 students" in result.stdout
+    now = {p.name: p.stat().st_mtime_ns for p in (out / ".grade" / "results").glob("*.json")}
+    changed = {name for name in kept if now[name] != kept[name]}
+    assert len(changed) == 1 and next(iter(changed)).startswith("alice")
+
+
+def test_only_with_an_unknown_id_is_one_line(small_folder, tmp_path):
+    result = invoke(small_folder, "--out", tmp_path / "out", "--only", "alcie")
+    assert result.exit_code == 2
+    assert "no submission has the id 'alcie' (did you mean alice?)" in result.stderr

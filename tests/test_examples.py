@@ -121,3 +121,14 @@ def test_feedback_pages(graded, gradebook):
     erin = (folder / "erin.md").read_text()
     assert "alpha/r is missing" in erin
     assert "provisional" in erin
+
+
+def test_results_do_not_depend_on_jobs_or_on_kept_results(graded, tmp_path):
+    _, first = graded
+    serial = tmp_path / "serial"
+    main(submissions=EXAMPLES, out=serial, jobs=1, force=True)
+    for name in ("gradebook.csv", "results.csv"):
+        assert (serial / name).read_text() == (first / name).read_text()
+    main(submissions=EXAMPLES, out=serial, jobs=2)  # every result now comes from the store
+    for name in ("gradebook.csv", "results.csv"):
+        assert (serial / name).read_text() == (first / name).read_text()

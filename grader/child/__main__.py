@@ -293,9 +293,10 @@ def _load(request: dict, config: dict) -> dict:
     builtins.get_ipython = lambda: shell
     builtins.display = lambda *objects, **kwargs: None
     cells = []
+    started = time.perf_counter()
     for cell in request["cells"]:
         cells.append({"label": cell["label"], "error": _run_cell(cell["source"], cell["label"], namespace)})
-    namespace["__grade_report__"] = {"cells": cells, "ignored": notes}
+    namespace["__grade_report__"] = {"cells": cells, "ignored": notes, "seconds": time.perf_counter() - started}
     return namespace
 
 
