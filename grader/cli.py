@@ -18,7 +18,7 @@ from click_default_group import DefaultGroup
 
 from . import __version__
 from .errors import GradeError
-from .pipeline import Summary, grade_all, prepare_output, write_outputs
+from .pipeline import Outputs, Summary, grade_all
 from .reference import prepare
 from .rubric import load_rubric
 from .runner import Runner
@@ -107,15 +107,16 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
         click.echo(f"grade: warning: {warning}", err=True)
     if not confinement.sandboxed and any(s.status == "ok" for s in found):
         click.echo(f"grade: WARNING: student code will run {confinement.description}", err=True)
-    prepare_output(out)
+    outputs = Outputs(plan, out)
+    outputs.prepare()
     store = ResultStore(out, plan, confinement.sandboxed, reuse=not force)
     jobs = jobs or os.cpu_count() or 1
     with Runner.for_rubric(spec, confinement=confinement) as runner:
         if progress and found:
-            students = _with_progress_bar(plan, found, runner, jobs, store, regrade)
+            students = _with_progress_bar(plan, found, runner, store, outputs, jobs, regrade)
         else:
-            students = grade_all(plan, found, runner, jobs=jobs, store=store, regrade=regrade)
-    write_outputs(plan, students, out)
+            students = grade_all(plan, found, runner, store, outputs, jobs=jobs, regrade=regrade)
+    outputs.finish(students, (store.load(submission) for submission in found))
     return Summary(students, warnings, time.monotonic() - started)
 
 
@@ -131,14 +132,14 @@ def _known_ids(only: list[str], found) -> frozenset[str]:
     return frozenset(only)
 
 
-def _with_progress_bar(plan, found, runner, jobs, store, regrade):
+def _with_progress_bar(plan, found, runner, store, outputs, jobs, regrade):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.fields[last]}"))
     with Progress(*columns, transient=True) as bar:
         task = bar.add_task("grading", total=len(found), last="")
-        return grade_all(plan, found, runner, jobs=jobs, store=store, regrade=regrade,
+        return grade_all(plan, found, runner, store, outputs, jobs=jobs, regrade=regrade,
                          on_done=lambda s: bar.update(task, advance=1, last=s.student))
 
 

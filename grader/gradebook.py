@@ -1,40 +1,48 @@
 """The CSV outputs: `gradebook.csv` (a row per student) and `results.csv` (a row per check).
 
-Built with pandas and written atomically (a temporary file, then `os.replace`), so a reader
+The gradebook is built with pandas from one small row per student; the results are streamed
+with `csv`. Both are written atomically (a temporary file, then `os.replace`), so a reader
 never sees half a file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
 from .rubric import Rubric
-from .scoring import StudentResult, question_points, total_points
+from .scoring import StudentResult, StudentRow
 
 RESULT_COLUMNS = ["student", "question", "check", "points", "max_points", "outcome", "feedback"]
 
 
-def gradebook_frame(rubric: Rubric, students: list[StudentResult]) -> pd.DataFrame:
-    rows = []
-    for student in students:
-        row = {"student": student.student, **question_points(rubric, student.checks)}
-        row.update(total=total_points(student.checks), max_total=rubric.max_total, status=student.status)
-        rows.append(row)
-    columns = ["student", *rubric.question_ids, "total", "max_total", "status"]
-    return pd.DataFrame(rows, columns=columns)
+def gradebook_frame(rubric: Rubric, rows: list[StudentRow]) -> pd.DataFrame:
+    records = [{"student": row.student, **row.points, "total": row.total, "max_total": rubric.max_total,
+                "status": row.status} for row in rows]
+    return pd.DataFrame(records, columns=["student", *rubric.question_ids, "total", "max_total", "status"])
 
 
-def results_frame(students: list[StudentResult]) -> pd.DataFrame:
-    rows = [
-        {"student": s.student, "question": c.question, "check": c.check, "points": c.points,
-         "max_points": c.max_points, "outcome": c.outcome, "feedback": c.feedback}
-        for s in students for c in s.checks
-    ]
-    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+def write_results(path: Path, students: Iterable[StudentResult]) -> None:
+    """results.csv, one row per student and check, streamed: memory does not grow with N."""
+    def lines():
+        yield RESULT_COLUMNS
+        for student in students:
+            for c in student.checks:
+                yield [student.student, c.question, c.check, _number(c.points), _number(c.max_points),
+                       c.outcome, c.feedback]
+
+    with atomic_file(path) as stream:
+        csv.writer(stream, lineterminator="\n").writerows(lines())
+
+
+def _number(value: float) -> str:
+    return f"{value:.6g}"
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -42,11 +50,18 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_atomically(path: Path, text: str) -> None:
+    with atomic_file(path) as stream:
+        stream.write(text)
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path):
+    """A text stream whose content replaces `path` only once it is complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
+            yield stream
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -6,7 +6,7 @@ Each step is one function so the order is visible and a step can be swapped in t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,18 +14,18 @@ from pathlib import Path
 from .checks import CheckResult, judge_function, judge_text, judge_value
 from .errors import OutputError
 from .feedback import render_markdown
-from .gradebook import gradebook_frame, results_frame, write_atomically, write_csv
+from .gradebook import gradebook_frame, write_atomically, write_csv, write_results
 from .reference import Plan
 from .rubric import FunctionCheck, TextCheck, ValueCheck
 from .runner import Aborted, Reply, Request, RunReport, Runner
 from .store import ResultStore
-from .scoring import UNSANDBOXED, StudentResult, run_status
+from .scoring import UNSANDBOXED, StudentResult, StudentRow, row_of, run_status
 from .submissions import Submission
 
 
 @dataclass
 class Summary:
-    students: list[StudentResult]
+    students: list[StudentRow]
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -41,24 +41,68 @@ class Summary:
         return sum(s.to_review for s in self.students)
 
 
-def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, *, jobs: int = 1,
-              store: ResultStore | None = None, regrade: frozenset[str] = frozenset(),
-              on_done: Callable[[StudentResult], None] | None = None) -> list[StudentResult]:
+class Outputs:
+    """The output folder: each student's feedback as soon as it is graded, then the
+    gradebook and the results. Only a small row per student stays in memory."""
+
+    def __init__(self, plan: Plan, out: Path) -> None:
+        self.plan = plan
+        self.out = out
+
+    def prepare(self) -> None:
+        """Make sure results can be written before anything is graded, and sweep away the
+        temporary files of a run that was killed halfway through writing one."""
+        try:
+            (self.out / ".grade").mkdir(parents=True, exist_ok=True)
+            for leftover in [*self.out.glob(".*.tmp"), *self.out.glob("*/.*.tmp"),
+                             *self.out.glob(".grade/*/.*.tmp")]:
+                leftover.unlink(missing_ok=True)
+            probe = self.out / ".grade" / ".writable"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            raise self._error(exc) from None
+
+    def add(self, result: StudentResult) -> StudentRow:
+        try:
+            write_atomically(self.out / "feedback" / f"{result.student}.md", render_markdown(self.plan.rubric, result))
+        except OSError as exc:
+            raise self._error(exc) from None
+        return row_of(self.plan.rubric, result)
+
+    def finish(self, rows: list[StudentRow], results: Iterable[StudentResult]) -> None:
+        """gradebook.csv from the rows; results.csv streamed from `results` (same order)."""
+        try:
+            write_csv(gradebook_frame(self.plan.rubric, rows), self.out / "gradebook.csv")
+            write_results(self.out / "results.csv", results)
+        except OSError as exc:
+            raise self._error(exc) from None
+
+    def _error(self, exc: OSError) -> OutputError:
+        return OutputError(f"{self.out}: cannot write the results there ({exc.strerror or exc}); "
+                           "choose another folder with --out")
+
+
+def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: ResultStore,
+              outputs: Outputs, *, jobs: int = 1, regrade: frozenset[str] = frozenset(),
+              on_done: Callable[[StudentRow], None] | None = None) -> list[StudentRow]:
     """Grade every submission (in parallel children), in the order given.
 
-    With a store, a stored result whose key still matches is used as it is (except for the
-    students named in `regrade`), and each new result is stored as soon as it exists. On
-    Ctrl-C every running child is killed and nothing half-graded is stored.
+    A stored result whose key still matches is used as it is (except for the students named
+    in `regrade`); each new result is stored and its feedback written as soon as it exists.
+    On Ctrl-C every running child is killed and nothing half-graded is stored.
     """
-    def grade_one(submission: Submission) -> StudentResult:
-        student = store.get(submission) if store and submission.student not in regrade else None
-        if student is None:
-            student = grade_submission(plan, submission, runner)
-            if store and not runner.aborted:
-                store.put(submission, student)
+    def grade_one(submission: Submission) -> StudentRow:
+        result = store.get(submission) if submission.student not in regrade else None
+        if result is None:
+            result = grade_submission(plan, submission, runner)
+            if runner.aborted:
+                raise Aborted()
+            store.put(submission, result)
+        row = outputs.add(result)
         if on_done:
-            on_done(student)
-        return student
+            on_done(row)
+        return row
 
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
@@ -174,31 +218,3 @@ def _notes(report: RunReport) -> tuple[str, ...]:
         notes.append(f"Your code ended or hung the process {report.restarts} time(s); "
                      "a fresh process graded the remaining checks.")
     return tuple(notes)
-
-
-def prepare_output(out: Path) -> None:
-    """Make sure results can be written before anything is graded, and sweep away the
-    temporary files of a run that was killed halfway through writing one."""
-    try:
-        (out / ".grade").mkdir(parents=True, exist_ok=True)
-        for leftover in [*out.glob(".*.tmp"), *out.glob("*/.*.tmp"), *out.glob(".grade/*/.*.tmp")]:
-            leftover.unlink(missing_ok=True)
-        probe = out / ".grade" / ".writable"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputError(f"{out}: cannot write the results there ({exc.strerror or exc}); "
-                          "choose another folder with --out") from None
-
-
-def write_outputs(plan: Plan, students: list[StudentResult], out: Path) -> None:
-    """gradebook.csv, results.csv and feedback/<student>.md, each written atomically."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        write_csv(gradebook_frame(plan.rubric, students), out / "gradebook.csv")
-        write_csv(results_frame(students), out / "results.csv")
-        for student in students:
-            write_atomically(out / "feedback" / f"{student.student}.md", render_markdown(plan.rubric, student))
-    except OSError as exc:
-        raise OutputError(f"{out}: cannot write the results ({exc.strerror or exc}); "
-                          "choose another folder with --out") from None

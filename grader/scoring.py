@@ -49,3 +49,21 @@ def run_status(checks: tuple[CheckResult, ...], load_failed: bool) -> str:
     if any(c.outcome in ERROR_OUTCOMES for c in checks):
         return "error"
     return "ok"
+
+
+@dataclass(frozen=True)
+class StudentRow:
+    """What the gradebook keeps of a graded student; small, so a course of any size fits."""
+
+    student: str
+    status: str
+    points: dict[str, float]
+    total: float
+    to_review: int
+    seconds: float = 0.0
+    code_seconds: float = 0.0
+
+
+def row_of(rubric: Rubric, result: StudentResult) -> StudentRow:
+    return StudentRow(result.student, result.status, question_points(rubric, result.checks),
+                      total_points(result.checks), result.to_review, result.seconds, result.code_seconds)

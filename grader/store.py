@@ -44,6 +44,11 @@ class ResultStore:
         except (KeyError, TypeError, ValueError):
             return None
 
+    def load(self, submission: Submission) -> StudentResult:
+        """The kept result, without checking its key: for reading back what was just stored."""
+        data = json.loads(self._path(submission).read_text(encoding="utf-8"))
+        return _result_from(data["result"])
+
     def put(self, submission: Submission, result: StudentResult) -> None:
         data = {"format": FORMAT, "key": self.key(submission), "result": dataclasses.asdict(result)}
         write_atomically(self._path(submission), json.dumps(data, indent=1))
@@ -52,7 +57,7 @@ class ResultStore:
         digest = hashlib.sha256(self.plan_key.encode())
         digest.update(submission.status.encode())
         try:
-            contents = submission.files()
+            contents = submission.content()
         except OSError as exc:
             contents = [("unreadable", str(exc).encode())]
         for name, content in contents:

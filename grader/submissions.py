@@ -51,23 +51,27 @@ class Submission:
         stem = Path(self.entry).stem
         return stem if stem.isidentifier() else "submission"
 
-    def files(self) -> list[tuple[str, bytes]]:
-        """The submission's own files as (path relative to its folder, content): a module
-        entry, and for a folder its helpers and data too; no notebook (its cells are sent
-        apart), no system junk, no symbolic links."""
+    def content(self) -> list[tuple[str, bytes]]:
+        """Every file of the submission as (path relative to its folder, bytes), in a fixed
+        order: what identifies this version of it. No system junk, no symbolic links."""
         if not self.path.is_dir():
-            if self.kind == "ipynb":
-                return []  # its cells travel on their own; outputs can make the file huge
             return [(self.entry or self.path.name, self.path.read_bytes())]
         found = []
         for root, folders, names in os.walk(self.path):
             folders[:] = sorted(f for f in folders if f not in JUNK_FOLDERS and not os.path.islink(os.path.join(root, f)))
             for name in sorted(names):
                 file = Path(root) / name
-                relative = str(file.relative_to(self.path))
-                if not file.is_symlink() and not (self.kind == "ipynb" and relative == self.entry):
-                    found.append((relative, file.read_bytes()))
+                if not file.is_symlink():
+                    found.append((str(file.relative_to(self.path)), file.read_bytes()))
         return found
+
+    def files(self) -> list[tuple[str, bytes]]:
+        """The files the student's process gets: all of `content` but a notebook entry,
+        whose cells travel on their own (outputs can make the file huge)."""
+        if self.kind != "ipynb":
+            return self.content()
+        entry = self.entry or self.path.name
+        return [(name, data) for name, data in self.content() if name != entry]
 
     def copy_files_to(self, workdir: Path) -> None:
         """Write the submission's files into `workdir` (for running it by hand)."""
@@ -196,12 +200,23 @@ def read_notebook(text: str, name: str) -> tuple[tuple[Cell, ...], dict[str, str
             if tag.startswith("answer:") and cell.get("cell_type") != "code":
                 answers[tag.removeprefix("answer:").strip()].append(source.strip())
         if cell.get("cell_type") == "code" and source.strip():
-            try:
-                python = transform(source)
-            except Exception:
-                python = source  # the child reports the syntax error with its line
+            python = _as_python(source, transform)
             cells.append(Cell(f"{name} cell {number}", python))
     return tuple(cells), {qid: "\n\n".join(parts) for qid, parts in answers.items()}
+
+
+def _as_python(source: str, transform) -> str:
+    """A cell's code as plain Python. IPython's syntax (magics, `!`, `?`, prompts) is never
+    valid Python, so a cell that compiles is already plain and skips the (slow) transformer."""
+    try:
+        compile(source, "<cell>", "exec", dont_inherit=True)
+        return source
+    except (SyntaxError, ValueError):
+        pass
+    try:
+        return transform(source)
+    except Exception:
+        return source  # the child reports the syntax error with its line
 
 
 _TRANSFORMER = None

@@ -1,0 +1,182 @@
+"""Benchmark: how fast `grade` grades a course, against nbgrader's autograde.
+
+    python bench/run.py                 # 1,000 submissions, nbgrader on 20 notebooks, 3 repeats
+    python bench/run.py --n 200 --repeats 1 --nbgrader 0   # a quick look, without nbgrader
+
+It generates N submissions from the bundled examples (a mix of modules and notebooks,
+correct ones, common mistakes and a few endless loops), grades them, and prints a table:
+submissions per second, the median per-submission overhead (grading time minus the student
+code's own time), the grader's peak memory for N/10 and N submissions, a rerun on the
+unchanged folder, and, in the same run, nbgrader's autograde on the same notebooks (set up
+in its own virtualenv by bench/nbgrader_side.py) with the ratio. Each figure is the median
+of --repeats runs. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbformat import v4
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "submissions_example"
+WORK = Path(__file__).resolve().parent / ".work"
+# (example, share of the course): correct, common mistakes, and endless loops
+MIX = [("alice", 30), ("dave", 10), ("carol_py", 5), ("erin", 10), ("frank", 10), ("grace", 5),
+       ("heidi", 10), ("ivan", 10), ("nina", 9.7), ("judy", 0.3)]
+
+
+def generate(n: int, folder: Path, seed: int = 7) -> None:
+    """N submissions, half of them notebooks; each one a little different, as students are."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    rng = random.Random(seed)
+    sources = {name: _source(name) for name, _ in MIX}
+    names, weights = zip(*MIX)
+    picks = rng.choices(names, weights=weights, k=n)
+    judy_slots = set(rng.sample(range(n), k=min(n, max(1, round(n * 0.003)))))
+    for i, name in enumerate(picks):
+        name = "judy" if i in judy_slots else ("alice" if name == "judy" else name)
+        source = f"# submission {i} ({name})\n" + sources[name]
+        student = f"s{i:05d}"
+        if i % 2:
+            nbformat.write(_notebook(source), folder / f"{student}.ipynb")
+        else:
+            (folder / f"{student}.py").write_text(source)
+
+
+def _source(name: str) -> str:
+    if name == "carol_py":
+        return (EXAMPLES / "alice.py").read_text().replace("import numpy as np", "import numpy as np  # carol")
+    if name == "grace":
+        notebook = nbformat.read(EXAMPLES / "grace.ipynb", as_version=4)
+        return "\n\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    return (EXAMPLES / f"{name}.py").read_text()
+
+
+def _notebook(source: str):
+    """A notebook with one code cell per top-level statement group, as students write them."""
+    lines = source.splitlines(keepends=True)
+    starts = sorted({node.lineno - 1 for node in ast.parse(source).body})
+    cells, previous = [], 0
+    for start in starts[1:] + [len(lines)]:
+        chunk = "".join(lines[previous:start]).strip()
+        if chunk and (len(cells) == 0 or start - previous > 6 or start == len(lines)):
+            cells.append(v4.new_code_cell(chunk))
+            previous = start
+    return v4.new_notebook(cells=cells or [v4.new_code_cell(source)])
+
+
+def grade_once(folder: Path, out: Path, *extra: str) -> dict:
+    """Grade in a fresh process; its wall time, peak memory and per-submission figures."""
+    code = f"""
+import json, resource, statistics, sys, time
+started = time.perf_counter()
+from grader.cli import main
+from pathlib import Path
+summary = main(submissions=Path({str(folder)!r}), out=Path({str(out)!r}), {', '.join(extra)})
+wall = time.perf_counter() - started
+overheads = [s.seconds - s.code_seconds for s in summary.students if s.seconds]
+print(json.dumps({{"wall": wall, "students": len(summary.students),
+                  "overhead": statistics.median(overheads) if overheads else 0.0,
+                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "errors": summary.count("error")}}))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    if result.returncode != 0:
+        sys.exit(f"bench: grading failed: {result.stderr.strip().splitlines()[-1:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def command_seconds(folder: Path, out: Path) -> float:
+    """Wall time of the whole `grade` command, as a user waits for it."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "grader", str(folder), "--out", str(out)],
+                   capture_output=True, check=True, cwd=ROOT)
+    return time.perf_counter() - started
+
+
+def median_of(repeats: int, measure) -> dict:
+    runs = [measure() for _ in range(repeats)]
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=1000, help="submissions to grade (default 1000)")
+    parser.add_argument("--nbgrader", type=int, default=20, help="notebooks to grade with both (0: skip)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per figure; the median is shown")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    jobs = f"jobs={args.jobs}"
+    rows = []
+
+    course = WORK / f"course-{args.n}"
+    small = WORK / f"course-{max(1, args.n // 10)}"
+    generate(args.n, course)
+    generate(max(1, args.n // 10), small)
+    print(f"bench: grading {args.n} submissions, {args.repeats} time(s) each ...", file=sys.stderr)
+    full = median_of(args.repeats, lambda: grade_once(course, WORK / "out-full", jobs, "force=True"))
+    tenth = median_of(args.repeats, lambda: grade_once(small, WORK / "out-small", jobs, "force=True"))
+    rerun = statistics.median(command_seconds(course, WORK / "out-full") for _ in range(args.repeats))
+    rows += [
+        (f"grade {args.n} submissions (sandboxed, --jobs {args.jobs})", f"{full['wall']:.1f} s"),
+        ("submissions per second", f"{args.n / full['wall']:.1f}"),
+        ("median per-submission overhead (grading minus student code)", f"{full['overhead'] * 1000:.1f} ms"),
+        (f"grader peak memory, {args.n // 10} / {args.n} submissions",
+         f"{tenth['maxrss_mb']:.0f} MB / {full['maxrss_mb']:.0f} MB"),
+        (f"rerun on the unchanged {args.n} (whole command)", f"{rerun:.2f} s"),
+    ]
+
+    if args.nbgrader:
+        notebooks = WORK / "notebooks"
+        generate(args.nbgrader, WORK / "mixed")
+        shutil.rmtree(notebooks, ignore_errors=True)
+        notebooks.mkdir()
+        for i, path in enumerate(sorted((WORK / "mixed").iterdir())):
+            target = notebooks / f"{path.stem}.ipynb"
+            if path.suffix == ".ipynb":
+                shutil.copy(path, target)
+            else:
+                nbformat.write(_notebook(path.read_text()), target)
+        ours = median_of(args.repeats, lambda: grade_once(notebooks, WORK / "out-nb", jobs, "force=True"))
+        theirs = median_of(args.repeats, lambda: _nbgrader(notebooks))
+        ours_each = ours["wall"] / args.nbgrader
+        theirs_each = theirs["seconds"] / args.nbgrader
+        rows += [
+            (f"grade, {args.nbgrader} notebooks", f"{ours['wall']:.2f} s ({ours_each * 1000:.0f} ms each)"),
+            (f"nbgrader autograde, same {args.nbgrader} notebooks", f"{theirs['seconds']:.1f} s ({theirs_each:.2f} s each)"),
+            ("throughput ratio grade / nbgrader", f"{theirs_each / ours_each:.0f}x"),
+        ]
+    _print_table(rows, args)
+
+
+def _nbgrader(notebooks: Path) -> dict:
+    result = subprocess.run([sys.executable, str(Path(__file__).parent / "nbgrader_side.py"),
+                             "--notebooks", str(notebooks), "--work", str(WORK / "nbgrader-course")],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"bench: nbgrader failed: {result.stderr.strip().splitlines()[-1:]}")
+    return json.loads(result.stdout)
+
+
+def _print_table(rows: list[tuple[str, str]], args) -> None:
+    width = max(len(label) for label, _ in rows)
+    print(f"\ngrade benchmark: {os.cpu_count()} cores, median of {args.repeats} run(s)\n")
+    for label, value in rows:
+        print(f"  {label.ljust(width)}  {value}")
+
+
+if __name__ == "__main__":
+    main()
