@@ -43,16 +43,18 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+try:  # grade's own dependencies and code: the cases and expected values are grade's
+    import nbformat
+    import numpy as np
 
-from grader.child import toys  # noqa: E402  (the project's own code, after the path fix)
-from grader.checks import normalize  # noqa: E402
-from grader.reference import prepare  # noqa: E402
-from grader.rubric import FunctionCheck, ValueCheck, load_rubric  # noqa: E402
+    from grader.checks import normalize
+    from grader.child import toys
+    from grader.reference import prepare
+    from grader.rubric import FunctionCheck, ValueCheck, load_rubric
+except ImportError as exc:
+    sys.exit(f"nbgrader_side: error: {exc}; run it with the Python where `pip install -e .` installed grade")
 
 VENV = ROOT / "bench" / ".cache" / "nbgrader-venv"
 RUBRIC = ROOT / "rubrics" / "ex07.yaml"
@@ -333,9 +335,13 @@ def main() -> None:
     notebooks = sorted(p for p in args.notebooks.glob("*.ipynb") if not p.name.startswith("."))
     if not notebooks:
         raise Failure(f"no <student>.ipynb in {args.notebooks}; pass --notebooks DIR")
-    version = ensure_venv()
-
     work = args.work.resolve()
+    if work.exists() and any(work.iterdir()) and not (work / "nbgrader_config.py").exists():
+        raise Failure(f"refusing to wipe {work}: it is not empty and holds no nbgrader_config.py; "
+                      "pass an empty or new folder as --work")
+    if work in (ROOT, *ROOT.parents) or work in (args.notebooks.resolve(), *args.notebooks.resolve().parents):
+        raise Failure(f"refusing to wipe {work}: it holds the project or the notebooks; pass another --work")
+    version = ensure_venv()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     timeout = max(1, math.ceil(args.timeout))  # nbgrader's Execute.timeout is an Integer
@@ -348,9 +354,7 @@ def main() -> None:
     tests, points = build_source(work / "source" / ASSIGNMENT)
     log(f"source notebook: {tests} test cells worth {points:g} automatic points; per-cell timeout {timeout} s")
     nbgrader(work, "generate_assignment", ASSIGNMENT, "--force")
-    students = submit(work, notebooks, args.join_cells)
-    for student in students:
-        nbgrader(work, "db", "student", "add", student)
+    students = submit(work, notebooks, args.join_cells)  # autograde adds unknown students itself
 
     log(f"autograding {len(students)} notebooks ...")
     start = time.perf_counter()

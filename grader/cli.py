@@ -100,12 +100,12 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
     started = time.monotonic()
     spec = load_rubric(rubric or DEFAULT_RUBRIC)
     plan = prepare(spec)
-    found, warnings = discover(submissions, spec.entry)
+    found, warnings = discover(submissions, spec.entry, read=False)
     regrade = _known_ids(only, found) if only else frozenset()
     confinement = choose(sandbox or spec.sandbox)
     for warning in warnings:
         click.echo(f"grade: warning: {warning}", err=True)
-    if not confinement.sandboxed and any(s.status == "ok" for s in found):
+    if not confinement.sandboxed and any(s.status == "unread" for s in found):
         click.echo(f"grade: WARNING: student code will run {confinement.description}", err=True)
     outputs = Outputs(plan, out)
     outputs.prepare()

@@ -20,7 +20,7 @@ from .rubric import FunctionCheck, TextCheck, ValueCheck
 from .runner import Aborted, Reply, Request, RunReport, Runner
 from .store import ResultStore
 from .scoring import UNSANDBOXED, StudentResult, StudentRow, row_of, run_status
-from .submissions import Submission
+from .submissions import Submission, read_submission
 
 
 @dataclass
@@ -95,6 +95,8 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
     def grade_one(submission: Submission) -> StudentRow:
         result = store.get(submission) if submission.student not in regrade else None
         if result is None:
+            if submission.status == "unread":
+                submission = read_submission(submission.path, submission.student, plan.rubric.entry)
             result = grade_submission(plan, submission, runner)
             if runner.aborted:
                 raise Aborted()

@@ -55,7 +55,7 @@ class ResultStore:
 
     def key(self, submission: Submission) -> str:
         digest = hashlib.sha256(self.plan_key.encode())
-        digest.update(submission.status.encode())
+        digest.update(b"duplicate" if submission.status == "duplicate" else b"")
         try:
             contents = submission.content()
         except OSError as exc:

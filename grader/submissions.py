@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +44,7 @@ class Submission:
     entry: str = ""  # the entry file, relative to the folder copied for the child
     cells: tuple[Cell, ...] = ()
     answers: dict[str, str] = field(default_factory=dict)  # qid -> text of tagged cells
-    status: str = "ok"  # ok | unreadable | duplicate
+    status: str = "ok"  # ok | unreadable | duplicate | unread (found, not parsed yet)
     problem: str = ""
 
     @property
@@ -81,8 +82,12 @@ class Submission:
             target.write_bytes(content)
 
 
-def discover(folder: str | Path, entry_module: str | None = None) -> tuple[list[Submission], list[str]]:
-    """Every submission in `folder`, sorted by student id, and warnings for what was skipped."""
+def discover(folder: str | Path, entry_module: str | None = None, *,
+             read: bool = True) -> tuple[list[Submission], list[str]]:
+    """Every submission in `folder`, sorted by student id, and warnings for what was skipped.
+
+    With `read=False` nothing is parsed yet: each submission has status `unread` until
+    `read_submission` (a rerun with kept results never needs to parse them)."""
     folder = Path(folder)
     if not folder.exists():
         raise SubmissionsError(f"{folder}: no such folder; pass the folder that holds the submissions")
@@ -110,8 +115,11 @@ def discover(folder: str | Path, entry_module: str | None = None) -> tuple[list[
             submissions.append(Submission(student, paths[0], status="duplicate",
                                           problem=f"{names} both claim id {student!r}; keep one and grade again"))
             warnings.append(f"duplicate id {student!r}: {names}")
-        else:
+        elif read:
             submissions.append(read_submission(paths[0], student, entry_module))
+        else:
+            submissions.append(Submission(student, paths[0], entry="" if paths[0].is_dir() else paths[0].name,
+                                          status="unread"))
     return submissions, warnings
 
 
@@ -219,13 +227,12 @@ def _as_python(source: str, transform) -> str:
         return source  # the child reports the syntax error with its line
 
 
-_TRANSFORMER = None
+_TRANSFORMERS = threading.local()  # submissions are read in grading threads
 
 
 def _transformer():
-    global _TRANSFORMER
-    if _TRANSFORMER is None:
+    if not hasattr(_TRANSFORMERS, "transform"):
         from IPython.core.inputtransformer2 import TransformerManager
 
-        _TRANSFORMER = TransformerManager().transform_cell
-    return _TRANSFORMER
+        _TRANSFORMERS.transform = TransformerManager().transform_cell
+    return _TRANSFORMERS.transform
