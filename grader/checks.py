@@ -17,12 +17,14 @@ from typing import Any
 import numpy as np
 
 from .cases import describe_case
+from .hashed import HashedNumber
 from .reference import FunctionPlan, Raised
 from .rubric import FunctionCheck, Question, TextCheck, Tolerance, ValueCheck
 from .runner import Reply
 
 # outcomes: passed, mistake, failed, error, timeout, missing, needs_review, not_run
 ERROR_OUTCOMES = {"error", "timeout"}
+TEXT_PLACEHOLDER = "YOUR ANSWER HERE"  # what the released template's answer cells hold
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ def judge_function(question: Question, plan: FunctionPlan, replies: list[Reply],
             return result(question, check, "missing", f"{name} is not defined; define a function named {check.name}.")
         if reply.status == "not_callable":
             return result(question, check, "failed", f"{name} is a {reply.detail}, not a function.")
+    if all(r.status == "error" and (r.error or {}).get("type") == "NotImplementedError" for r in replies):
+        return result(question, check, "missing", f"{name} is not implemented yet (it raises NotImplementedError).")
     problems = []
     for number, (args, expected, reply) in enumerate(zip(plan.cases, plan.expected, replies), start=1):
         problem = _case_problem(plan, args, expected, reply, rtol, atol)
@@ -135,6 +139,8 @@ def _tolerances(check, tolerance: Tolerance) -> tuple[float, float]:
 
 def compare(expected: Any, actual: Any, rtol: float, atol: float) -> str | None:
     """None when `actual` answers `expected`, else what is wrong, without revealing it."""
+    if isinstance(expected, HashedNumber):  # a self-check bundle's number
+        return None if expected.matches(actual) else "returned a different number"
     if isinstance(expected, np.ndarray):
         return _compare_arrays(expected, actual, rtol, atol)
     if type(expected) is bool:
@@ -235,6 +241,8 @@ def judge_value(question: Question, check: ValueCheck, expected: Any, reply: Rep
     if reply.status != "ok":
         return result(question, check, "failed", f"{name}: {reply.detail or 'no usable value'}.")
     value = reply.value
+    if value is None:
+        return result(question, check, "missing", f"{name} is not answered yet (it is None).")
     rtol, atol = _tolerances(check, tolerance)
     problem = _value_problem(check, expected, value, rtol, atol)
     if problem is None:
@@ -293,6 +301,8 @@ def judge_text(question: Question, check: TextCheck, answer: Any, source: str) -
                       f"or a string `{question.answer_name(check)}`.")
     if type(answer) is not str:
         return result(question, check, "failed", f"{source} should be a string, not {_kind(answer)}.")
+    if not answer.strip() or answer.strip() == TEXT_PLACEHOLDER:
+        return result(question, check, "missing", f"{source} is not answered yet.")
     if len(answer.split()) < check.min_words:
         return result(question, check, "needs_review", "The answer is too short to suggest points; "
                       "a reviewer will read it.")

@@ -18,13 +18,9 @@ from click_default_group import DefaultGroup
 
 from . import __version__
 from .errors import GradeError
-from .pipeline import Outputs, Summary, grade_all
 from .reference import prepare
 from .rubric import load_rubric
-from .runner import Runner
 from .sandbox import SANDBOX_MODES, choose
-from .store import ResultStore
-from .submissions import discover
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUBRIC = PROJECT_ROOT / "rubrics" / "ex07.yaml"
@@ -95,8 +91,13 @@ def _interrupt(signum, frame):
 
 def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("grades"),
          jobs: int | None = None, sandbox: str | None = None, force: bool = False,
-         only: list[str] | None = None, progress: bool = False) -> Summary:
-    """Grade a folder; the library entry point behind `grade SUBMISSIONS`."""
+         only: list[str] | None = None, progress: bool = False):
+    """Grade a folder; the library entry point behind `grade SUBMISSIONS`. Returns a Summary."""
+    from .pipeline import Outputs, Summary, grade_all
+    from .runner import Runner
+    from .store import ResultStore
+    from .submissions import discover
+
     started = time.monotonic()
     spec = load_rubric(rubric or DEFAULT_RUBRIC)
     plan = prepare(spec)
@@ -139,11 +140,13 @@ def _with_progress_bar(plan, found, runner, store, outputs, jobs, regrade):
                TextColumn("{task.fields[last]}"))
     with Progress(*columns, transient=True) as bar:
         task = bar.add_task("grading", total=len(found), last="")
+        from .pipeline import grade_all
+
         return grade_all(plan, found, runner, store, outputs, jobs=jobs, regrade=regrade,
                          on_done=lambda s: bar.update(task, advance=1, last=s.student))
 
 
-def describe_summary(summary: Summary, out: Path) -> str:
+def describe_summary(summary, out: Path) -> str:
     parts = [f"{summary.count('ok')} ok"]
     labels = {"error": "with errors", "load_error": "did not load", "unreadable": "unreadable",
               "duplicate": "duplicate ids"}
@@ -158,6 +161,35 @@ def describe_summary(summary: Summary, out: Path) -> str:
         lines.append(f"{len(summary.warnings)} warnings (above).")
     lines.append(f"Wrote {out / 'gradebook.csv'}, {out / 'results.csv'} and {out / 'feedback'}/.")
     return "\n".join(lines)
+
+
+@cli.command("assign")
+@click.argument("rubric", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=Path("release"), show_default=True,
+              help="Folder for the student template (notebook and module) and the self-check bundle.")
+@friendly_errors
+def assign_command(rubric: Path, out: Path) -> None:
+    """Build what students get: the template and the self-check bundle for RUBRIC."""
+    from .assign import build_release
+
+    written = build_release(prepare(load_rubric(rubric)), out)
+    click.echo("Wrote " + ", ".join(str(path) for path in written) + ".")
+    click.echo("Hand out all three; the bundle holds no reference code, no hidden check and no value answer.")
+
+
+@cli.command("check")
+@click.argument("submission", type=click.Path(path_type=Path))
+@click.option("--bundle", type=click.Path(path_type=Path), default=None,
+              help="The self-check bundle (default: the one -check.json file beside SUBMISSION).")
+@friendly_errors
+def check_command(submission: Path, bundle: Path | None) -> None:
+    """Run the public checks on your own SUBMISSION before you hand it in."""
+    from .selfcheck import check_submission, default_bundle, load_bundle, render
+
+    if not submission.exists():
+        raise GradeError(f"{submission}: no such file or folder")
+    loaded = load_bundle(bundle or default_bundle(submission))
+    click.echo(render(loaded, check_submission(loaded, submission)))
 
 
 def entry_point() -> None:

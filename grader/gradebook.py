@@ -14,15 +14,15 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-import pandas as pd
-
 from .rubric import Rubric
 from .scoring import StudentResult, StudentRow
 
 RESULT_COLUMNS = ["student", "question", "check", "points", "max_points", "outcome", "feedback"]
 
 
-def gradebook_frame(rubric: Rubric, rows: list[StudentRow]) -> pd.DataFrame:
+def gradebook_frame(rubric: Rubric, rows: list[StudentRow]):
+    import pandas as pd  # here, not at the top: `grade check` never needs it
+
     records = [{"student": row.student, **row.points, "total": row.total, "max_total": rubric.max_total,
                 "status": row.status} for row in rows]
     return pd.DataFrame(records, columns=["student", *rubric.question_ids, "total", "max_total", "status"])
@@ -45,13 +45,17 @@ def _number(value: float) -> str:
     return f"{value:.6g}"
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
+def write_csv(frame, path: Path) -> None:
     write_atomically(path, frame.to_csv(index=False, float_format="%.6g"))
 
 
 def write_atomically(path: Path, text: str) -> None:
     with atomic_file(path) as stream:
         stream.write(text)
+
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 @contextlib.contextmanager
@@ -62,6 +66,7 @@ def atomic_file(path: Path):
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             yield stream
+        os.chmod(temporary, 0o666 & ~_UMASK)  # as an ordinary file, not mkstemp's 0600
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -115,6 +115,7 @@ class FunctionCheck(CheckBase):
     rtol: Annotated[float, Field(ge=0.0)] | None = None
     atol: Annotated[float, Field(ge=0.0)] | None = None
     call_timeout: Annotated[float, Field(gt=0)] | None = None
+    docstring: str = ""  # what the student's template says of the function (shapes, conventions)
     mistakes: list[FunctionMistake] = []
 
     @property
@@ -182,6 +183,7 @@ CheckSpec = Annotated[Union[FunctionCheck, ValueCheck, TextCheck], Field(discrim
 class Question(Spec):
     id: Annotated[str, Field(pattern=r"^[0-9]+[a-z]*$")]
     title: str = ""
+    prompt: str = ""  # the question as the sheet asks it (Markdown), for the student's template
     checks: Annotated[list[CheckSpec], Field(min_length=1)]
 
     @model_validator(mode="after")

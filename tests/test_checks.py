@@ -410,11 +410,16 @@ def test_n_heads_mistakes(rubric, plan):
     assert "96" not in result.feedback
 
 
-@pytest.mark.parametrize("answer", [True, "96", None, [96], float("nan"), 12288 ** 96],
-                         ids=["True", "str", "None", "list", "nan", "12288**96"])
+@pytest.mark.parametrize("answer", [True, "96", [96], float("nan"), 12288 ** 96],
+                         ids=["True", "str", "list", "nan", "12288**96"])
 def test_n_heads_of_the_wrong_kind_fails(rubric, plan, answer):
     result = value(rubric, plan, "N_HEADS", answer)
     assert result.outcome in ("failed", "mistake") and result.auto_points == 0
+
+
+def test_a_value_left_as_the_templates_none_is_missing(rubric, plan):
+    result = value(rubric, plan, "N_HEADS", None)
+    assert (result.outcome, result.auto_points) == ("missing", 0) and "not answered yet" in result.feedback
 
 
 @pytest.mark.parametrize("answer", [174_560_575_488, 174.56e9, 174_560_575_488.0, 174_600_000_000])
@@ -478,7 +483,8 @@ def test_booleans(rubric, plan, check_id):
     assert value(rubric, plan, check_id, wire.decode(wire.encode(np.bool_(False)))).outcome == "passed"
     result = value(rubric, plan, check_id, True)
     assert result.outcome == "failed" and result.auto_points == 0
-    for answer in (0, "False", None):
+    assert value(rubric, plan, check_id, None).outcome == "missing"  # the template's placeholder
+    for answer in (0, "False"):
         result = value(rubric, plan, check_id, answer)
         assert result.outcome == "failed" and "True or False" in result.feedback
 
@@ -506,7 +512,7 @@ def test_largest_component_as_a_sentence_fails(rubric, plan):
     assert "short name" in result.feedback
 
 
-@pytest.mark.parametrize("answer", ["layer norm", "fnnx", 3, None, ["fnn"]])
+@pytest.mark.parametrize("answer", ["layer norm", "fnnx", 3, ["fnn"]])
 def test_largest_component_failures(rubric, plan, answer):
     result = value(rubric, plan, "LARGEST_COMPONENT", answer)
     assert result.outcome == "failed" and result.auto_points == 0 and result.mistake is None

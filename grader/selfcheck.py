@@ -1,0 +1,196 @@
+"""`grade check`: the public checks, on a student's own machine, with honest feedback.
+
+The bundle (see `assign.bundle_for`) is rebuilt into the same plan objects the instructor's
+run uses, so a function check reports the same mistake with the same words. What cannot be
+decided here is said so: hidden checks and free text are "graded later"; bools and short
+names are checked for their form only. It never says "all passed" while points remain open.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from .checks import CheckResult, compare, judge_function, result
+from .child import wire
+from .errors import GradeError
+from .hashed import HashedNumber
+from .reference import FunctionPlan, Raised
+from .rubric import FunctionCheck, FunctionMistake, Limits, Question, Tolerance, ValueCheck
+from .runner import Reply, Request, Runner
+from .sandbox import Plain
+from .submissions import read_submission
+
+
+@dataclass
+class Line:
+    """One check as the student sees it."""
+
+    question: str
+    check: str
+    verdict: str  # passed | mistake | failed | missing | error | timeout | format only | graded later
+    points: float
+    message: str
+
+
+class Bundle:
+    def __init__(self, data: dict, path: Path) -> None:
+        try:
+            self.title = str(data["title"])
+            self.entry = data.get("entry")
+            self.limits = Limits(**data["limits"])
+            self.tolerance = Tolerance(**data["tolerance"])
+            self.questions = data["questions"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GradeError(f"{path}: not a self-check bundle of this version of grade ({exc}); "
+                             "ask for the current one") from None
+
+
+def load_bundle(path: Path) -> Bundle:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GradeError(f"{path}: no such bundle; pass the -check.json file that came with the exercise "
+                         "with --bundle") from None
+    except (OSError, ValueError) as exc:
+        raise GradeError(f"{path}: cannot read the bundle ({exc})") from None
+    return Bundle(data if isinstance(data, dict) else {}, path)
+
+
+def default_bundle(submission: Path) -> Path:
+    """`<entry>-check.json` beside the submission or in the current folder."""
+    for folder in (submission if submission.is_dir() else submission.parent, Path.cwd()):
+        found = sorted(folder.glob("*-check.json"))
+        if len(found) == 1:
+            return found[0]
+    raise GradeError("no self-check bundle found beside the submission; pass it with --bundle FILE")
+
+
+def check_submission(bundle: Bundle, path: Path) -> list[Line]:
+    submission = read_submission(path, entry_module=bundle.entry)
+    if submission.status != "ok":
+        raise GradeError(f"{path}: {submission.problem}")
+    plans, requests = _plans_and_requests(bundle, submission)
+    with Runner(bundle.limits, confinement=Plain("a self-check runs your own code")) as runner:
+        report = runner.run(submission, requests)
+    lines = []
+    for question, check, plan in plans:
+        lines.append(_judge(bundle, question, check, plan, submission, report))
+    return lines
+
+
+def _plans_and_requests(bundle: Bundle, submission):
+    plans, requests = [], []
+    for q in bundle.questions:
+        for c in q["checks"]:
+            key = f"{q['id']}/{c['id']}"
+            if c["visibility"] == "hidden":
+                plans.append((q, c, None))
+            elif c["kind"] == "function":
+                plan = _function_plan(q, c)
+                plans.append((q, c, plan))
+                requests += [Request(f"{key}/{i}", "call", c["name"], args, c.get("call_timeout"))
+                             for i, args in enumerate(plan.cases)]
+            elif c["kind"] == "value":
+                plans.append((q, c, None))
+                requests.append(Request(key, "get", c["name"]))
+            else:
+                plans.append((q, c, None))
+                if q["id"] not in submission.answers:
+                    requests.append(Request(key, "get", c["answer"]))
+    return plans, requests
+
+
+def _function_plan(q: dict, c: dict) -> FunctionPlan:
+    mistakes = [FunctionMistake(id=m["id"], feedback=m["feedback"], credit=m["credit"],
+                                variant=None if "raises" in m else m["id"],
+                                raises=m.get("raises"), message=m.get("message", "")) for m in c["mistakes"]]
+    check = FunctionCheck(kind="function", id=c["id"], name=c["name"], points=c["points"], rtol=c["rtol"],
+                          atol=c["atol"], call_timeout=c["call_timeout"], mistakes=mistakes,
+                          cases=[{name: 0 for name in c["arg_names"]}])
+    cases = [tuple(wire.decode(case, allow_toys=True)) for case in c["cases"]]
+    variants = {m["id"]: [_output(o) for o in m["outputs"]] for m in c["mistakes"] if "outputs" in m}
+    return FunctionPlan(check, c["arg_names"], cases, [_output(o) for o in c["expected"]], variants)
+
+
+def _output(data: dict):
+    if "raised" in data:
+        return Raised(data["raised"])
+    if data.get("hashed"):
+        return HashedNumber.from_dict(data)
+    return wire.decode(data)
+
+
+def _judge(bundle: Bundle, q: dict, c: dict, plan, submission, report) -> Line:
+    key = f"{q['id']}/{c['id']}"
+    if c["visibility"] == "hidden":
+        return Line(q["id"], c["id"], "graded later", c["points"], "a hidden check, run when your work is graded")
+    if c["kind"] == "text":
+        reply = report.replies.get(key)
+        given = q["id"] in submission.answers or (reply is not None and reply.status == "ok"
+                                                  and isinstance(reply.value, str) and reply.value.strip())
+        if given:
+            return Line(q["id"], c["id"], "graded later", c["points"], "free text, read by a person")
+        return Line(q["id"], c["id"], "missing", c["points"],
+                    f"no answer yet: a markdown cell tagged answer:{q['id']} or a string {c['answer']}")
+    question = Question(id=q["id"], title=q["title"], checks=[plan.check if plan else _stand_in(c)])
+    if c["kind"] == "function":
+        replies = [report.replies.get(f"{key}/{i}", Reply("missing")) for i in range(len(plan.cases))]
+        return _line(judge_function(question, plan, replies, bundle.tolerance))
+    return _value_line(question, c, report.replies.get(key))
+
+
+def _stand_in(c: dict) -> ValueCheck:
+    return ValueCheck(kind="value", id=c["id"], name=c["name"], type=c["type"], points=c["points"])
+
+
+def _value_line(question: Question, c: dict, reply: Reply | None) -> Line:
+    check = question.checks[0]
+    name = f"`{c['name']}`"
+    if reply is None or reply.status == "missing" or (reply.status == "ok" and reply.value is None):
+        return _line(result(question, check, "missing", f"{name} is not answered yet."))
+    if reply.status != "ok":
+        return _line(result(question, check, "error", f"{name} could not be read: {reply.detail}."))
+    value = reply.value
+    if c["type"] == "bool":
+        ok = type(value) is bool
+        return Line(question.id, c["id"], "format only" if ok else "failed", c["points"],
+                    "a bool, as asked; whether it is right is graded later" if ok else f"{name} should be True or False")
+    if c["type"] == "str":
+        ok = type(value) is str and 0 < len(value.split()) <= 8
+        return Line(question.id, c["id"], "format only" if ok else "failed", c["points"],
+                    "a short name, as asked; whether it is right is graded later" if ok
+                    else f"{name} should be a short name (a string of a few words)")
+    if type(value) not in (int, float) or (isinstance(value, float) and not math.isfinite(value)):
+        return _line(result(question, check, "failed", f"{name} should be a number."))
+    if compare(HashedNumber.from_dict(c["expected"]), value, 0, 0) is None:
+        return _line(result(question, check, "passed", f"{name} is correct (within the self-check's tolerance).", 1.0))
+    for m in c["mistakes"]:
+        hit = (m["when"] == "not_integer" and isinstance(value, float) and not value.is_integer()) or \
+              (m["value"] is not None and HashedNumber.from_dict(m["value"]).matches(value))
+        if hit:
+            return _line(result(question, check, "mistake", m["feedback"], m["credit"], m["id"]))
+    return _line(result(question, check, "failed", f"{name} is not the right number."))
+
+
+def _line(check: CheckResult) -> Line:
+    verdict = "known mistake" if check.outcome == "mistake" else check.outcome
+    return Line(check.question, check.check, verdict, check.max_points, check.feedback)
+
+
+def render(bundle: Bundle, lines: list[Line]) -> str:
+    width = max(len(f"{line.question} {line.check}") for line in lines)
+    out = [f"Self-check: {bundle.title}", ""]
+    for line in lines:
+        out.append(f"  {f'{line.question} {line.check}'.ljust(width)}  {line.verdict:<13} {line.message}")
+    passed = sum(line.points for line in lines if line.verdict == "passed")
+    checked = sum(line.points for line in lines if line.verdict not in ("graded later", "format only"))
+    later = sum(line.points for line in lines if line.verdict in ("graded later", "format only"))
+    out += ["", f"Checked here: {passed:g} of {checked:g} points pass."]
+    if later:
+        out.append(f"Still to be decided when your work is graded: {later:g} points "
+                   "(hidden checks, free text, and answers checked here for their form only). "
+                   "Passing here does not mean full marks.")
+    return "\n".join(out)
