@@ -108,6 +108,18 @@ def command_seconds(folder: Path, out: Path) -> float:
     return time.perf_counter() - started
 
 
+def _check_seconds() -> float:
+    """`grade check` as a student runs it: the release's bundle, a correct submission."""
+    release = WORK / "release"
+    if not (release / "ex07-check.json").exists():
+        subprocess.run([sys.executable, "-m", "grader", "assign", str(ROOT / "rubrics" / "ex07.yaml"),
+                        "--out", str(release)], capture_output=True, check=True, cwd=ROOT)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "grader", "check", str(EXAMPLES / "alice.py"),
+                    "--bundle", str(release / "ex07-check.json")], capture_output=True, check=True, cwd=ROOT)
+    return time.perf_counter() - started
+
+
 def median_of(repeats: int, measure) -> dict:
     """The median of each numeric figure over `repeats` runs."""
     runs = [measure() for _ in range(repeats)]
@@ -134,6 +146,7 @@ def main() -> None:
     full = median_of(args.repeats, lambda: grade_once(course, WORK / "out-full", jobs, "force=True"))
     tenth = median_of(args.repeats, lambda: grade_once(small, WORK / "out-small", jobs, "force=True"))
     rerun = statistics.median(command_seconds(course, WORK / "out-full") for _ in range(args.repeats))
+    check = statistics.median(_check_seconds() for _ in range(max(3, args.repeats)))
     rows += [
         (f"grade {args.n} submissions (sandboxed, --jobs {args.jobs})", f"{full['wall']:.1f} s"),
         ("submissions per second", f"{args.n / full['wall']:.1f}"),
@@ -141,6 +154,7 @@ def main() -> None:
         (f"grader peak memory, {args.n // 10} / {args.n} submissions",
          f"{tenth['maxrss_mb']:.0f} MB / {full['maxrss_mb']:.0f} MB"),
         (f"rerun on the unchanged {args.n} (whole command)", f"{rerun:.2f} s"),
+        ("grade check on a correct submission (whole command)", f"{check:.2f} s"),
     ]
 
     if args.nbgrader:
