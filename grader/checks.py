@@ -19,7 +19,7 @@ import numpy as np
 from .cases import describe_case
 from .hashed import HashedNumber
 from .reference import FunctionPlan, Raised
-from .rubric import FunctionCheck, Question, TextCheck, Tolerance, ValueCheck
+from .rubric import Question, TextCheck, Tolerance, ValueCheck
 from .runner import Reply
 
 # outcomes: passed, mistake, failed, error, timeout, missing, needs_review, not_run

@@ -26,12 +26,10 @@ import selectors
 import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

@@ -11,7 +11,6 @@ with a warning; two submissions with one id are a `duplicate` row, not a silent 
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field

@@ -27,7 +27,6 @@ def header(text: str, field: str) -> str | None:
 @pytest.fixture(scope="module")
 def baseline(request, fast_plan, correct_source, tmp_path_factory, confinement, runner):
     from grader.pipeline import grade_submission
-    from grader.runner import Runner
     from grader.scoring import UNSANDBOXED, question_points
     from grader.submissions import read_submission
 
