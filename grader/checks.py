@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,9 @@ class CheckResult:
     visibility: str = "public"
     mistake: str | None = None
     manual_points: float | None = None
+    answer: str | None = None  # the free text a reviewer reads (text checks only)
+    reviewer: str | None = None  # who gave manual_points, with their comment
+    comment: str | None = None
 
     @property
     def points(self) -> float:
@@ -304,8 +307,8 @@ def judge_text(question: Question, check: TextCheck, answer: Any, source: str) -
     if not answer.strip() or answer.strip() == TEXT_PLACEHOLDER:
         return result(question, check, "missing", f"{source} is not answered yet.")
     if len(answer.split()) < check.min_words:
-        return result(question, check, "needs_review", "The answer is too short to suggest points; "
-                      "a reviewer will read it.")
+        return replace(result(question, check, "needs_review", "The answer is too short to suggest points; "
+                              "a reviewer will read it."), answer=answer)
     met, missed, points = [], [], 0.0
     for criterion in check.criteria:
         if any(re.search(pattern, answer, re.IGNORECASE | re.DOTALL) for pattern in criterion.any):
@@ -319,4 +322,4 @@ def judge_text(question: Question, check: TextCheck, answer: Any, source: str) -
     if missed:
         feedback += f" Not found: {'; '.join(missed)}."
     return CheckResult(question.id, check.id, check.kind, check.points, points, "needs_review", feedback,
-                       check.visibility)
+                       check.visibility, answer=answer)

@@ -93,6 +93,7 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
          jobs: int | None = None, sandbox: str | None = None, force: bool = False,
          only: list[str] | None = None, progress: bool = False):
     """Grade a folder; the library entry point behind `grade SUBMISSIONS`. Returns a Summary."""
+    from .ledger import Ledger
     from .pipeline import Outputs, Summary, grade_all
     from .runner import Runner
     from .store import ResultStore
@@ -110,6 +111,8 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
         click.echo(f"grade: WARNING: student code will run {confinement.description}", err=True)
     outputs = Outputs(plan, out)
     outputs.prepare()
+    ledger = Ledger(out)
+    outputs.manual = ledger.manual_scores()
     store = ResultStore(out, plan, confinement.sandboxed, reuse=not force)
     jobs = jobs or os.cpu_count() or 1
     with Runner.for_rubric(spec, confinement=confinement) as runner:
@@ -117,7 +120,8 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
             students = _with_progress_bar(plan, found, runner, store, outputs, jobs, regrade)
         else:
             students = grade_all(plan, found, runner, store, outputs, jobs=jobs, regrade=regrade)
-    outputs.finish(students, (store.load(submission) for submission in found))
+    outputs.finish(students, lambda: (store.load(submission) for submission in found), ledger)
+    ledger.close()
     return Summary(students, warnings, time.monotonic() - started)
 
 
@@ -190,6 +194,45 @@ def check_command(submission: Path, bundle: Path | None) -> None:
         raise GradeError(f"{submission}: no such file or folder")
     loaded = load_bundle(bundle or default_bundle(submission))
     click.echo(render(loaded, check_submission(loaded, submission)))
+
+
+@cli.command("review")
+@click.argument("question", required=False)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("grades"), show_default=True,
+              help="The output folder of `grade` (it holds grade.db).")
+@click.option("--rubric", type=click.Path(path_type=Path), default=None, help="Rubric file (default: Exercise 7).")
+@click.option("--share", default="1/1", show_default=True, metavar="K/N",
+              help="Only the K-th of N shares of the students, for N reviewers.")
+@click.option("--import", "sheet", type=click.Path(path_type=Path), default=None,
+              help="Record the points and comments of a filled-in review sheet.")
+@click.option("--reviewer", default=None, help="Who reviewed (required with --import).")
+@friendly_errors
+def review_command(question: str | None, out: Path, rubric: Path | None, share: str, sheet: Path | None,
+                   reviewer: str | None) -> None:
+    """Review one QUESTION's free-text answers across all students, or --import a sheet."""
+    from .ledger import Ledger
+    from .review import import_sheet, write_sheets
+
+    spec = load_rubric(rubric or DEFAULT_RUBRIC)
+    if not (out / "grade.db").exists():
+        raise GradeError(f"{out}: no grading results here; run `grade SUBMISSIONS --out {out}` first")
+    ledger = Ledger(out)
+    if sheet is not None:
+        if not reviewer:
+            raise GradeError("--import needs --reviewer NAME: manual scores are recorded with who gave them")
+        count = import_sheet(spec, ledger, sheet, reviewer)
+        click.echo(f"Recorded {count} scores by {reviewer}. Run `grade SUBMISSIONS --out {out}` again to update "
+                   "the gradebook (nothing is run again).")
+        return
+    if not question:
+        raise GradeError("name the QUESTION to review (e.g. `grade review 1a`), or --import a filled-in sheet")
+    try:
+        part, parts = (int(x) for x in share.split("/"))
+        assert 1 <= part <= parts
+    except (ValueError, AssertionError):
+        raise GradeError(f"--share {share!r}: write K/N with 1 <= K <= N, e.g. 2/3") from None
+    written = write_sheets(spec, ledger, out, question, (part, parts))
+    click.echo("Wrote " + " and ".join(str(p) for p in written) + ".")
 
 
 def entry_point() -> None:

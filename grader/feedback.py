@@ -12,7 +12,7 @@ from .scoring import StudentResult, question_points, total_points
 LABELS = {
     "passed": "passed", "mistake": "known mistake", "failed": "wrong", "error": "error",
     "timeout": "timed out", "missing": "missing", "needs_review": "provisional, to be reviewed",
-    "not_run": "not graded",
+    "not_run": "not graded", "reviewed": "reviewed", "needs_rereview": "provisional, to be reviewed again",
 }
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from .rubric import Rubric
 from .scoring import StudentResult, StudentRow
 
-RESULT_COLUMNS = ["student", "question", "check", "points", "max_points", "outcome", "feedback"]
+RESULT_COLUMNS = ["student", "question", "check", "points", "max_points", "outcome", "feedback",
+                  "auto_points", "manual_points", "reviewer"]
 
 
 def gradebook_frame(rubric: Rubric, rows: list[StudentRow]):
@@ -35,7 +36,8 @@ def write_results(path: Path, students: Iterable[StudentResult]) -> None:
         for student in students:
             for c in student.checks:
                 yield [student.student, c.question, c.check, _number(c.points), _number(c.max_points),
-                       c.outcome, c.feedback]
+                       c.outcome, c.feedback, _number(c.auto_points),
+                       "" if c.manual_points is None else _number(c.manual_points), c.reviewer or ""]
 
     with atomic_file(path) as stream:
         csv.writer(stream, lineterminator="\n").writerows(lines())

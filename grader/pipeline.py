@@ -15,6 +15,7 @@ from .checks import CheckResult, judge_function, judge_text, judge_value
 from .errors import OutputError
 from .feedback import render_markdown
 from .gradebook import gradebook_frame, write_atomically, write_csv, write_results
+from .ledger import Ledger, apply_manual
 from .reference import Plan
 from .rubric import FunctionCheck, TextCheck, ValueCheck
 from .runner import Aborted, Reply, Request, RunReport, Runner
@@ -45,9 +46,10 @@ class Outputs:
     """The output folder: each student's feedback as soon as it is graded, then the
     gradebook and the results. Only a small row per student stays in memory."""
 
-    def __init__(self, plan: Plan, out: Path) -> None:
+    def __init__(self, plan: Plan, out: Path, manual: dict | None = None) -> None:
         self.plan = plan
         self.out = out
+        self.manual = manual or {}  # reviewers' scores from the ledger; they win over automatic ones
 
     def prepare(self) -> None:
         """Make sure results can be written before anything is graded, and sweep away the
@@ -64,19 +66,24 @@ class Outputs:
             raise self._error(exc) from None
 
     def add(self, result: StudentResult) -> StudentRow:
+        result = apply_manual(result, self.manual)
         try:
             write_atomically(self.out / "feedback" / f"{result.student}.md", render_markdown(self.plan.rubric, result))
         except OSError as exc:
             raise self._error(exc) from None
         return row_of(self.plan.rubric, result)
 
-    def finish(self, rows: list[StudentRow], results: Iterable[StudentResult]) -> None:
-        """gradebook.csv from the rows; results.csv streamed from `results` (same order)."""
+    def finish(self, rows: list[StudentRow], results: Callable[[], Iterable[StudentResult]],
+               ledger: Ledger | None = None) -> None:
+        """gradebook.csv from the rows; results.csv streamed from `results()` (same order),
+        with the reviewers' scores applied; the raw run recorded in the ledger."""
         try:
             write_csv(gradebook_frame(self.plan.rubric, rows), self.out / "gradebook.csv")
-            write_results(self.out / "results.csv", results)
+            write_results(self.out / "results.csv", (apply_manual(r, self.manual) for r in results()))
         except OSError as exc:
             raise self._error(exc) from None
+        if ledger is not None:
+            ledger.record_run(self.plan.rubric.title, results())
 
     def _error(self, exc: OSError) -> OutputError:
         return OutputError(f"{self.out}: cannot write the results there ({exc.strerror or exc}); "

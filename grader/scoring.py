@@ -28,7 +28,8 @@ class StudentResult:
 
     @property
     def to_review(self) -> int:
-        return sum(1 for c in self.checks if c.outcome == "needs_review" and c.manual_points is None)
+        return sum(1 for c in self.checks
+                   if c.outcome == "needs_rereview" or (c.outcome == "needs_review" and c.manual_points is None))
 
 
 def question_points(rubric: Rubric, checks: tuple[CheckResult, ...]) -> dict[str, float]:

@@ -1,0 +1,137 @@
+"""The gradebook's memory: one SQLite file in the output folder (`grade.db`).
+
+It records every grading run with every check result, and every manual score with who gave
+it, when, and for which version of the answer (a hash of its text). Manual scores are never
+overwritten: a new one is a new row, and the latest per check counts. Automatic results may
+change with every regrade; manual ones stay, and win, as long as they were given for the
+answer the student has now. If the answer changed, the check is flagged for re-review.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .checks import CheckResult
+from .scoring import StudentResult
+
+SCHEMA = """
+create table if not exists runs (
+    id integer primary key, started text not null, finished text, rubric text not null, students integer
+);
+create table if not exists results (
+    run integer not null references runs(id), student text not null, question text not null,
+    check_id text not null, kind text not null, auto_points real not null, max_points real not null,
+    outcome text not null, feedback text not null, answer text, answer_hash text not null
+);
+create index if not exists results_by_run on results(run, question);
+create table if not exists manual (
+    id integer primary key, student text not null, question text not null, check_id text not null,
+    points real not null, comment text not null default '', reviewer text not null, at text not null,
+    answer_hash text not null
+);
+create index if not exists manual_by_check on manual(student, question, check_id, id);
+"""
+
+
+@dataclass(frozen=True)
+class ManualScore:
+    student: str
+    question: str
+    check: str
+    points: float
+    comment: str
+    reviewer: str
+    answer_hash: str
+    at: str = ""
+
+
+def answer_hash(answer: str | None) -> str:
+    return hashlib.sha256((answer or "").strip().encode()).hexdigest()[:16]
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Ledger:
+    def __init__(self, out: Path) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        self.path = out / "grade.db"
+        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        self._lock = threading.Lock()
+        with self._db:
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # ------------------------------------------------------------ runs
+
+    def record_run(self, rubric_title: str, students: Iterable[StudentResult]) -> int:
+        """One run and all its results, in one transaction (all or nothing)."""
+        with self._lock, self._db:
+            run = self._db.execute("insert into runs (started, rubric) values (?, ?)", (now(), rubric_title)).lastrowid
+            count = 0
+            for student in students:
+                count += 1
+                self._db.executemany(
+                    "insert into results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(run, student.student, c.question, c.check, c.kind, c.auto_points, c.max_points, c.outcome,
+                      c.feedback, c.answer, answer_hash(c.answer)) for c in student.checks])
+            self._db.execute("update runs set finished = ?, students = ? where id = ?", (now(), count, run))
+        return run
+
+    def latest_results(self, question: str, kind: str = "text") -> list[dict]:
+        """The latest run's results for one question, one row per student and check."""
+        cursor = self._db.execute(
+            "select student, question, check_id, max_points, auto_points, outcome, feedback, answer, answer_hash "
+            "from results where run = (select max(id) from runs where finished is not null) "
+            "and question = ? and kind = ? order by student, check_id", (question, kind))
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row)) for row in cursor]
+
+    # ------------------------------------------------------------ manual scores
+
+    def add_manual(self, scores: list[ManualScore]) -> None:
+        with self._lock, self._db:
+            self._db.executemany(
+                "insert into manual (student, question, check_id, points, comment, reviewer, at, answer_hash) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(s.student, s.question, s.check, s.points, s.comment, s.reviewer, s.at or now(), s.answer_hash)
+                 for s in scores])
+
+    def manual_scores(self) -> dict[tuple[str, str, str], ManualScore]:
+        """The latest manual score of every check that has one."""
+        rows = self._db.execute(
+            "select student, question, check_id, points, comment, reviewer, answer_hash, at from manual m "
+            "where id = (select max(id) from manual n where n.student = m.student "
+            "and n.question = m.question and n.check_id = m.check_id)")
+        return {(r[0], r[1], r[2]): ManualScore(*r) for r in rows}
+
+
+def apply_manual(result: StudentResult, manual: dict[tuple[str, str, str], ManualScore]) -> StudentResult:
+    """The result with its manual scores: they win while the answer is the one reviewed;
+    a changed answer keeps the automatic suggestion and is flagged for re-review."""
+    if not manual:
+        return result
+    checks = []
+    for check in result.checks:
+        score = manual.get((result.student, check.question, check.check))
+        checks.append(check if score is None else _with_manual(check, score))
+    return replace(result, checks=tuple(checks))
+
+
+def _with_manual(check: CheckResult, score: ManualScore) -> CheckResult:
+    if score.answer_hash != answer_hash(check.answer):
+        return replace(check, outcome="needs_rereview", feedback=(
+            f"{check.feedback} A reviewer ({score.reviewer}) gave {score.points:g} points to an earlier "
+            "version of this answer; it has changed since, so it needs reviewing again."))
+    comment = f" Reviewer's comment: {score.comment}" if score.comment else ""
+    return replace(check, manual_points=score.points, reviewer=score.reviewer, comment=score.comment,
+                   outcome="reviewed", feedback=f"Reviewed by {score.reviewer}: {score.points:g}/{check.max_points:g}.{comment}")
