@@ -70,9 +70,13 @@ def cli() -> None:
               help="Grade every submission again, ignoring results kept from earlier runs.")
 @click.option("--only", metavar="IDS", default=None,
               help="Grade these students again (comma-separated ids); the others come from kept results.")
+@click.option("--roster", type=click.Path(path_type=Path), default=None,
+              help="CSV with id,name,email: enrolled students without a submission get a `missing` row.")
+@click.option("--timestamps", type=click.Path(path_type=Path), default=None,
+              help="CSV with id,submitted_at for the rubric's deadline (default: the files' modification times).")
 @friendly_errors
 def run_command(submissions: Path, rubric: Path | None, out: Path, jobs: int | None, sandbox: str | None,
-                force: bool, only: str | None) -> None:
+                force: bool, only: str | None, roster: Path | None, timestamps: Path | None) -> None:
     """Grade every submission in SUBMISSIONS and write the gradebook, results and feedback.
 
     Each student's result is kept in DIR/.grade/ as soon as it exists: an interrupted run
@@ -81,7 +85,7 @@ def run_command(submissions: Path, rubric: Path | None, out: Path, jobs: int | N
     signal.signal(signal.SIGTERM, _interrupt)
     regrade = [name.strip() for name in only.split(",") if name.strip()] if only else None
     summary = main(submissions=submissions, rubric=rubric, out=out, jobs=jobs, sandbox=sandbox,
-                   force=force, only=regrade, progress=sys.stderr.isatty())
+                   force=force, only=regrade, roster=roster, timestamps=timestamps, progress=sys.stderr.isatty())
     click.echo(describe_summary(summary, out))
 
 
@@ -91,18 +95,30 @@ def _interrupt(signum, frame):
 
 def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("grades"),
          jobs: int | None = None, sandbox: str | None = None, force: bool = False,
-         only: list[str] | None = None, progress: bool = False):
+         only: list[str] | None = None, roster: Path | None = None, timestamps: Path | None = None,
+         progress: bool = False):
     """Grade a folder; the library entry point behind `grade SUBMISSIONS`. Returns a Summary."""
     from .ledger import Ledger
     from .pipeline import Outputs, Summary, grade_all
     from .runner import Runner
     from .store import ResultStore
-    from .submissions import discover
+    from .course import read_roster, submission_times
+    from .submissions import Submission, discover
 
     started = time.monotonic()
     spec = load_rubric(rubric or DEFAULT_RUBRIC)
     plan = prepare(spec)
     found, warnings = discover(submissions, spec.entry, read=False)
+    enrolled = read_roster(roster) if roster else None
+    times = submission_times(found, timestamps) if spec.deadline else {}
+    if enrolled is not None:
+        strangers = sorted({s.student for s in found} - set(enrolled))
+        if strangers:
+            warnings.append(f"not on the roster: {', '.join(strangers)}")
+        handed_in = {s.student for s in found}
+        found = sorted(found + [Submission(student, submissions / student, status="missing",
+                                           problem="no submission was found for this student")
+                                for student in enrolled if student not in handed_in], key=lambda s: s.student)
     regrade = _known_ids(only, found) if only else frozenset()
     confinement = choose(sandbox or spec.sandbox)
     for warning in warnings:
@@ -110,6 +126,7 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
     if not confinement.sandboxed and any(s.status == "unread" for s in found):
         click.echo(f"grade: WARNING: student code will run {confinement.description}", err=True)
     outputs = Outputs(plan, out)
+    outputs.times, outputs.roster = times, set(enrolled) if enrolled is not None else None
     outputs.prepare()
     ledger = Ledger(out)
     outputs.manual = ledger.manual_scores()
@@ -153,7 +170,7 @@ def _with_progress_bar(plan, found, runner, store, outputs, jobs, regrade):
 def describe_summary(summary, out: Path) -> str:
     parts = [f"{summary.count('ok')} ok"]
     labels = {"error": "with errors", "load_error": "did not load", "unreadable": "unreadable",
-              "duplicate": "duplicate ids"}
+              "duplicate": "duplicate ids", "missing": "missing (on the roster, no submission)"}
     parts += [f"{summary.count(status)} {label}" for status, label in labels.items() if summary.count(status)]
     lines = [f"Graded {len(summary.students)} students in {summary.seconds:.1f} s: {', '.join(parts)}."]
     if summary.unsandboxed:

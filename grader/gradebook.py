@@ -24,9 +24,11 @@ RESULT_COLUMNS = ["student", "question", "check", "points", "max_points", "outco
 def gradebook_frame(rubric: Rubric, rows: list[StudentRow]):
     import pandas as pd  # here, not at the top: `grade check` never needs it
 
-    records = [{"student": row.student, **row.points, "total": row.total, "max_total": rubric.max_total,
-                "status": row.status} for row in rows]
-    return pd.DataFrame(records, columns=["student", *rubric.question_ids, "total", "max_total", "status"])
+    late = ["submitted", "days_late", "late_penalty"] if rubric.deadline is not None else []
+    records = [{"student": row.student, **row.points, "submitted": row.submitted.isoformat() if row.submitted else "",
+                "days_late": row.days_late, "late_penalty": row.late_penalty, "total": row.total,
+                "max_total": rubric.max_total, "status": row.status} for row in rows]
+    return pd.DataFrame(records, columns=["student", *rubric.question_ids, *late, "total", "max_total", "status"])
 
 
 def write_results(path: Path, students: Iterable[StudentResult]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 from .checks import CheckResult, judge_function, judge_text, judge_value
@@ -24,6 +25,9 @@ from .scoring import UNSANDBOXED, StudentResult, StudentRow, row_of, run_status
 from .submissions import Submission, read_submission
 
 
+NOT_ON_ROSTER = " (not on roster)"
+
+
 @dataclass
 class Summary:
     students: list[StudentRow]
@@ -31,7 +35,7 @@ class Summary:
     seconds: float = 0.0
 
     def count(self, status: str) -> int:
-        return sum(1 for s in self.students if s.status.removesuffix(UNSANDBOXED) == status)
+        return sum(1 for s in self.students if s.status.split(" (")[0] == status)
 
     @property
     def unsandboxed(self) -> int:
@@ -50,6 +54,8 @@ class Outputs:
         self.plan = plan
         self.out = out
         self.manual = manual or {}  # reviewers' scores from the ledger; they win over automatic ones
+        self.times: dict[str, datetime] = {}  # when each student handed in, for the late policy
+        self.roster: set[str] | None = None  # enrolled ids; others are flagged
 
     def prepare(self) -> None:
         """Make sure results can be written before anything is graded, and sweep away the
@@ -71,7 +77,10 @@ class Outputs:
             write_atomically(self.out / "feedback" / f"{result.student}.md", render_markdown(self.plan.rubric, result))
         except OSError as exc:
             raise self._error(exc) from None
-        return row_of(self.plan.rubric, result)
+        row = row_of(self.plan.rubric, result, self.times.get(result.student))
+        if self.roster is not None and result.student not in self.roster:
+            row = replace(row, status=row.status + NOT_ON_ROSTER)
+        return row
 
     def finish(self, rows: list[StudentRow], results: Callable[[], Iterable[StudentResult]],
                ledger: Ledger | None = None) -> None:

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -214,11 +215,21 @@ class Tolerance(Spec):
     atol: Annotated[float, Field(ge=0.0)] = 1e-8
 
 
+class LatePolicy(Spec):
+    """Points lost per day (or part of a day) late, as a fraction of the points earned."""
+
+    per_day: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
+    zero_after_days: Annotated[float, Field(ge=0.0)] | None = None  # later than this: 0 points
+    grace_minutes: Annotated[float, Field(ge=0.0)] = 0.0
+
+
 class Rubric(Spec):
     title: str
     reference: str
     entry: str | None = None  # the entry module of a folder submission, e.g. ex07.py
     sandbox: Literal["auto", "required", "off"] = "auto"
+    deadline: AwareDatetime | None = None  # with a time zone, e.g. 2025-05-20T23:59:00+02:00
+    late: LatePolicy = LatePolicy()
     limits: Limits = Limits()
     tolerance: Tolerance = Tolerance()
     questions: Annotated[list[Question], Field(min_length=1)]

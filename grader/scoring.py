@@ -6,13 +6,15 @@ are its manual score when a reviewer gave one and its automatic score otherwise.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .checks import ERROR_OUTCOMES, CheckResult
 from .rubric import Rubric
 
 # Status of a student's row, from best to worst; code run outside the sandbox says so.
-STATUSES = ("ok", "error", "load_error", "unreadable", "duplicate")
+STATUSES = ("ok", "error", "load_error", "unreadable", "duplicate", "missing")
 UNSANDBOXED = " (not sandboxed)"
 
 
@@ -63,8 +65,28 @@ class StudentRow:
     to_review: int
     seconds: float = 0.0
     code_seconds: float = 0.0
+    submitted: datetime | None = None
+    days_late: float = 0.0
+    late_penalty: float = 0.0  # points subtracted from the questions' sum to give `total`
 
 
-def row_of(rubric: Rubric, result: StudentResult) -> StudentRow:
+def row_of(rubric: Rubric, result: StudentResult, submitted: datetime | None = None) -> StudentRow:
+    earned = total_points(result.checks)
+    days, penalty = late_penalty(rubric, submitted, earned)
     return StudentRow(result.student, result.status, question_points(rubric, result.checks),
-                      total_points(result.checks), result.to_review, result.seconds, result.code_seconds)
+                      round(earned - penalty, 6), result.to_review, result.seconds, result.code_seconds,
+                      submitted, days, penalty)
+
+
+def late_penalty(rubric: Rubric, submitted: datetime | None, earned: float) -> tuple[float, float]:
+    """(days late, points lost) under the rubric's deadline and policy; pure."""
+    if rubric.deadline is None or submitted is None:
+        return 0.0, 0.0
+    late = (submitted - rubric.deadline).total_seconds() - rubric.late.grace_minutes * 60
+    if late <= 0:
+        return 0.0, 0.0
+    days = late / 86400
+    policy = rubric.late
+    if policy.zero_after_days is not None and days > policy.zero_after_days:
+        return round(days, 3), earned
+    return round(days, 3), round(min(1.0, math.ceil(days) * policy.per_day) * earned, 6)

@@ -1,0 +1,53 @@
+"""The course around the submissions: who is enrolled (a roster) and when each handed in.
+
+The roster is a CSV with columns `id,name,email`. Submission times come from a CSV with
+columns `id,submitted_at` (ISO 8601; a time without a zone is read as UTC) or, without one,
+from the files' modification times (for a folder, its newest file).
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import GradeError
+from .submissions import Submission
+
+
+def read_roster(path: Path) -> dict[str, dict[str, str]]:
+    rows = _read_csv(path, {"id", "name", "email"}, "a roster")
+    return {row["id"].strip(): {"name": row["name"].strip(), "email": row["email"].strip()} for row in rows}
+
+
+def submission_times(submissions: list[Submission], timestamps: Path | None) -> dict[str, datetime]:
+    if timestamps is not None:
+        times = {}
+        for line, row in enumerate(_read_csv(timestamps, {"id", "submitted_at"}, "a timestamps file"), start=2):
+            try:
+                moment = datetime.fromisoformat(row["submitted_at"].strip())
+            except ValueError:
+                raise GradeError(f"{timestamps}, line {line}: {row['submitted_at']!r} is not an ISO 8601 time "
+                                 "(e.g. 2025-05-21T09:30:00+02:00)") from None
+            times[row["id"].strip()] = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return times
+    return {s.student: _modified(s.path) for s in submissions if s.path.exists()}
+
+
+def _modified(path: Path) -> datetime:
+    stamps = [p.stat().st_mtime for p in ([path] if path.is_file() else path.rglob("*")) if p.is_file()]
+    return datetime.fromtimestamp(max(stamps, default=path.stat().st_mtime), tz=timezone.utc)
+
+
+def _read_csv(path: Path, columns: set[str], what: str) -> list[dict[str, str]]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+            header = set(reader.fieldnames or [])
+    except OSError as exc:
+        raise GradeError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
+    if not columns <= header:
+        raise GradeError(f"{path}: {what} needs the columns {', '.join(sorted(columns))}; "
+                         f"it has {', '.join(sorted(header)) or 'none'}")
+    return rows
