@@ -252,5 +252,52 @@ def review_command(question: str | None, out: Path, rubric: Path | None, share: 
     click.echo("Wrote " + " and ".join(str(p) for p in written) + ".")
 
 
+@cli.command("export")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("grades"), show_default=True,
+              help="The output folder of `grade` (it holds gradebook.csv and results.csv).")
+@click.option("--rubric", type=click.Path(path_type=Path), default=None,
+              help="The rubric OUT was graded with (default: Exercise 7); it says which checks are hidden.")
+@click.option("--to", "to", type=click.Path(path_type=Path), default=None,
+              help="Folder for the exported files (default: OUT/export/).")
+@click.option("--format", "formats", default="gradebook,moodle,canvas,gradescope", show_default=True,
+              metavar="FORMATS", help="Comma-separated: gradebook, moodle, canvas, gradescope.")
+@click.option("--roster", type=click.Path(path_type=Path), default=None,
+              help="CSV with the columns id,name,email (optional: moodle_id, canvas_id, sis_login_id, section).")
+@click.option("--assignment", default=None, metavar="NAME",
+              help="The Canvas assignment column (default: the rubric's title); end it with ' (ID)' to name "
+                   "Canvas's assignment id.")
+@friendly_errors
+def export_command(out: Path, rubric: Path | None, to: Path | None, formats: str, roster: Path | None,
+                   assignment: str | None) -> None:
+    """Turn an output folder into files for spreadsheets, Moodle, Canvas and Gradescope.
+
+    The columns of each format are documented in grader/export.py.
+    """
+    from .export import export, parse_formats
+
+    written, warnings = export(out, rubric or DEFAULT_RUBRIC, to, parse_formats(formats), roster, assignment)
+    for warning in warnings:
+        click.echo(f"grade: warning: {warning}", err=True)
+    for path in written:
+        click.echo(f"Wrote {path}")
+
+
+@cli.command("report")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("grades"), show_default=True,
+              help="The output folder of `grade` (it holds grade.db); the report is written there.")
+@click.option("--rubric", type=click.Path(path_type=Path), default=None, help="Rubric file (default: Exercise 7).")
+@friendly_errors
+def report_command(out: Path, rubric: Path | None) -> None:
+    """Write OUT/report.html: how the class did, question by question, with plots."""
+    from .ledger import Ledger
+    from .report import write_report
+
+    if not (out / "grade.db").exists():
+        raise GradeError(f"{out}: no grading results here; run `grade SUBMISSIONS --out {out}` first")
+    ledger = Ledger(out)
+    path = write_report(load_rubric(rubric or DEFAULT_RUBRIC), ledger, out / "report.html")
+    click.echo(f"Wrote {path}.")
+
+
 def entry_point() -> None:
     cli(prog_name="grade")

@@ -45,3 +45,19 @@ def render_markdown(rubric: Rubric, student: StudentResult) -> str:
 
 def _num(value: float) -> str:
     return f"{value:g}"
+
+
+def render_html(rubric: Rubric, student: StudentResult) -> str:
+    """The same page as HTML, self-contained, for students who read feedback in a browser."""
+    import html
+
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark", {"html": False}).render(render_markdown(rubric, student))
+    return f"""<!doctype html>
+<html lang=en><head><meta charset=utf-8><title>{html.escape(rubric.title)}: {html.escape(student.student)}</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:48em;margin:2em auto;padding:0 1em}}
+h2{{border-bottom:1px solid #ddd;padding-bottom:.2em}}blockquote{{background:#fff4e5;margin:0;padding:.5em 1em}}
+code{{background:#f2f2f2;padding:0 .2em}}</style></head><body>
+{body}</body></html>
+"""

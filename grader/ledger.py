@@ -27,7 +27,12 @@ create table if not exists runs (
 create table if not exists results (
     run integer not null references runs(id), student text not null, question text not null,
     check_id text not null, kind text not null, auto_points real not null, max_points real not null,
-    outcome text not null, feedback text not null, answer text, answer_hash text not null
+    outcome text not null, feedback text not null, answer text, answer_hash text not null,
+    mistake text, visibility text not null
+);
+create table if not exists students (
+    run integer not null references runs(id), student text not null, status text not null,
+    seconds real not null, code_seconds real not null, problem text not null
 );
 create index if not exists results_by_run on results(run, question);
 create table if not exists manual (
@@ -81,11 +86,24 @@ class Ledger:
             for student in students:
                 count += 1
                 self._db.executemany(
-                    "insert into results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "insert into results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [(run, student.student, c.question, c.check, c.kind, c.auto_points, c.max_points, c.outcome,
-                      c.feedback, c.answer, answer_hash(c.answer)) for c in student.checks])
+                      c.feedback, c.answer, answer_hash(c.answer), c.mistake, c.visibility)
+                     for c in student.checks])
+                self._db.execute("insert into students values (?, ?, ?, ?, ?, ?)",
+                                 (run, student.student, student.status, student.seconds, student.code_seconds,
+                                  student.problem))
             self._db.execute("update runs set finished = ?, students = ? where id = ?", (now(), count, run))
         return run
+
+    def latest_run(self) -> tuple[int, str] | None:
+        return self._db.execute("select id, finished from runs where finished is not null "
+                                "order by id desc limit 1").fetchone()
+
+    def rows(self, sql: str, *parameters) -> list[dict]:
+        cursor = self._db.execute(sql, parameters)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row)) for row in cursor]
 
     def latest_results(self, question: str, kind: str = "text") -> list[dict]:
         """The latest run's results for one question, one row per student and check."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .checks import CheckResult, judge_function, judge_text, judge_value
 from .errors import OutputError
-from .feedback import render_markdown
+from .feedback import render_html, render_markdown
 from .gradebook import gradebook_frame, write_atomically, write_csv, write_results
 from .ledger import Ledger, apply_manual
 from .reference import Plan
@@ -75,6 +75,7 @@ class Outputs:
         result = apply_manual(result, self.manual)
         try:
             write_atomically(self.out / "feedback" / f"{result.student}.md", render_markdown(self.plan.rubric, result))
+            write_atomically(self.out / "feedback" / f"{result.student}.html", render_html(self.plan.rubric, result))
         except OSError as exc:
             raise self._error(exc) from None
         row = row_of(self.plan.rubric, result, self.times.get(result.student))

@@ -113,6 +113,14 @@ def test_broken_submissions_have_a_status_and_a_reason(gradebook, results):
 def test_feedback_pages(graded, gradebook):
     folder = graded[1] / "feedback"
     assert {p.stem for p in folder.glob("*.md")} == set(gradebook.index)
+    assert {p.stem for p in folder.glob("*.html")} == set(gradebook.index)
+    erin_page = (folder / "erin.html").read_text()
+    assert "<h2>2e LoRA on the up projection: 3 / 5</h2>" in erin_page and "alpha/r is missing" in erin_page
+    kim_hidden = (folder / "ivan.md").read_text()
+    assert "houlsby_params** (passed" in kim_hidden  # hidden checks that pass show their outcome
+    grace = (folder / "grace.md").read_text()
+    hidden_line = next(line for line in grace.splitlines() if line.startswith("- **gpt3_params**"))
+    assert "hidden check; its details are not shown" in hidden_line and "LM head" not in hidden_line
     bob = (folder / "bob.md").read_text()
     assert "raised NameError" in bob and "the cells after it still ran" in bob
     assert "`!pip install numpy`" in bob
