@@ -137,7 +137,7 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
             students = _with_progress_bar(plan, found, runner, store, outputs, jobs, regrade)
         else:
             students = grade_all(plan, found, runner, store, outputs, jobs=jobs, regrade=regrade)
-    outputs.finish(students, lambda: (store.load(submission) for submission in found), ledger)
+    outputs.finish(students, (store.load(submission) for submission in found), ledger)
     ledger.close()
     return Summary(students, warnings, time.monotonic() - started)
 

@@ -11,7 +11,6 @@ import contextlib
 import csv
 import os
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 
 from .rubric import Rubric
@@ -31,18 +30,21 @@ def gradebook_frame(rubric: Rubric, rows: list[StudentRow]):
     return pd.DataFrame(records, columns=["student", *rubric.question_ids, *late, "total", "max_total", "status"])
 
 
-def write_results(path: Path, students: Iterable[StudentResult]) -> None:
-    """results.csv, one row per student and check, streamed: memory does not grow with N."""
-    def lines():
-        yield RESULT_COLUMNS
-        for student in students:
-            for c in student.checks:
-                yield [student.student, c.question, c.check, _number(c.points), _number(c.max_points),
-                       c.outcome, c.feedback, _number(c.auto_points),
-                       "" if c.manual_points is None else _number(c.manual_points), c.reviewer or ""]
-
+@contextlib.contextmanager
+def results_file(path: Path):
+    """results.csv, one row per student and check, written as results come: yields a
+    function that adds one student's rows, so memory does not grow with N."""
     with atomic_file(path) as stream:
-        csv.writer(stream, lineterminator="\n").writerows(lines())
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(RESULT_COLUMNS)
+
+        def add(student: StudentResult) -> None:
+            writer.writerows(
+                [student.student, c.question, c.check, _number(c.points), _number(c.max_points), c.outcome,
+                 c.feedback, _number(c.auto_points), "" if c.manual_points is None else _number(c.manual_points),
+                 c.reviewer or ""] for c in student.checks)
+
+        yield add
 
 
 def _number(value: float) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from .checks import CheckResult, judge_function, judge_text, judge_value
 from .errors import OutputError
 from .feedback import render_html, render_markdown
-from .gradebook import gradebook_frame, write_atomically, write_csv, write_results
+from .gradebook import gradebook_frame, results_file, write_atomically, write_csv
 from .ledger import Ledger, apply_manual
 from .reference import Plan
 from .rubric import FunctionCheck, TextCheck, ValueCheck
@@ -83,17 +83,25 @@ class Outputs:
             row = replace(row, status=row.status + NOT_ON_ROSTER)
         return row
 
-    def finish(self, rows: list[StudentRow], results: Callable[[], Iterable[StudentResult]],
-               ledger: Ledger | None = None) -> None:
-        """gradebook.csv from the rows; results.csv streamed from `results()` (same order),
-        with the reviewers' scores applied; the raw run recorded in the ledger."""
+    def finish(self, rows: list[StudentRow], results: Iterable[StudentResult], ledger: Ledger | None = None) -> None:
+        """gradebook.csv from the rows; in one pass over `results` (the kept results, same
+        order): results.csv with the reviewers' scores applied, and the raw run in the ledger
+        (one transaction; a failure leaves the previous results.csv and ledger as they were)."""
         try:
             write_csv(gradebook_frame(self.plan.rubric, rows), self.out / "gradebook.csv")
-            write_results(self.out / "results.csv", (apply_manual(r, self.manual) for r in results()))
+            with results_file(self.out / "results.csv") as add:
+                def written():
+                    for result in results:
+                        add(apply_manual(result, self.manual))
+                        yield result
+
+                if ledger is not None:
+                    ledger.record_run(self.plan.rubric.title, written())
+                else:
+                    for _ in written():
+                        pass
         except OSError as exc:
             raise self._error(exc) from None
-        if ledger is not None:
-            ledger.record_run(self.plan.rubric.title, results())
 
     def _error(self, exc: OSError) -> OutputError:
         return OutputError(f"{self.out}: cannot write the results there ({exc.strerror or exc}); "
