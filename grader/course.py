@@ -8,6 +8,7 @@ from the files' modification times (for a folder, its newest file).
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -15,9 +16,35 @@ from .errors import GradeError
 from .submissions import Submission
 
 
-def read_roster(path: Path) -> dict[str, dict[str, str]]:
-    rows = _read_csv(path, {"id", "name", "email"}, "a roster")
-    return {row["id"].strip(): {"name": row["name"].strip(), "email": row["email"].strip()} for row in rows}
+@dataclass(frozen=True)
+class Person:
+    """One roster row. The optional columns serve the LMS exports."""
+
+    id: str
+    name: str
+    email: str = ""
+    moodle_id: str = ""
+    canvas_id: str = ""
+    sis_login_id: str = ""
+    section: str = ""
+
+
+def read_roster(path: Path) -> dict[str, Person]:
+    """The roster CSV: `id,name,email`, optionally `moodle_id`, `canvas_id`, `sis_login_id`, `section`."""
+    people: dict[str, Person] = {}
+    for row in _read_csv(path, {"id", "name", "email"}, "a roster"):
+        cell = {key: (value or "").strip() for key, value in row.items() if key}
+        if not cell["id"]:
+            continue
+        if cell["id"] in people:
+            raise GradeError(f"{path}: the id {cell['id']!r} is listed twice")
+        moodle_id = cell.get("moodle_id", "").removeprefix("Participant").strip()
+        if moodle_id and not moodle_id.isdigit():
+            raise GradeError(f"{path}: moodle_id {cell['moodle_id']!r} of {cell['id']!r} is not a number "
+                             "(the N of \"Participant N\" in Moodle's grading worksheet)")
+        people[cell["id"]] = Person(cell["id"], cell["name"] or cell["id"], cell["email"], moodle_id,
+                                    cell.get("canvas_id", ""), cell.get("sis_login_id", ""), cell.get("section", ""))
+    return people
 
 
 def submission_times(submissions: list[Submission], timestamps: Path | None) -> dict[str, datetime]:
@@ -45,6 +72,9 @@ def _read_csv(path: Path, columns: set[str], what: str) -> list[dict[str, str]]:
             reader = csv.DictReader(handle)
             rows = list(reader)
             header = set(reader.fieldnames or [])
+    except FileNotFoundError:
+        raise GradeError(f"{path}: no such file; pass {what} as a CSV with the columns "
+                         f"{','.join(sorted(columns))}") from None
     except OSError as exc:
         raise GradeError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
     if not columns <= header:

@@ -92,6 +92,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .errors import GradeError
+from .course import Person, read_roster
 from .gradebook import atomic_file, write_atomically
 from .rubric import Rubric, load_rubric
 
@@ -104,20 +105,8 @@ CANVAS_STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Secti
 CANVAS_POINTS_POSSIBLE = "    Points Possible"
 
 RESULTS_NEEDED = {"student", "question", "check", "points", "max_points", "outcome", "feedback"}
-ROSTER_NEEDED = {"id", "name", "email"}
 NOT_GRADED = "duplicate"  # nothing of this student's was graded: no grade is exported
 TOLERANCE = 1e-4
-
-
-@dataclass(frozen=True)
-class Person:
-    id: str
-    name: str
-    email: str = ""
-    moodle_id: str = ""
-    canvas_id: str = ""
-    sis_login_id: str = ""
-    section: str = ""
 
 
 @dataclass
@@ -237,27 +226,6 @@ def _people(graded: Graded, roster: Path | None) -> tuple[dict[str, Person], lis
             warnings.append(f"{len(absent)} students are not in the roster {roster} ({_some(absent)}): their name "
                             "is their id and their email is empty")
     return people, warnings
-
-
-def read_roster(path: Path) -> dict[str, Person]:
-    """The roster CSV: `id,name,email`, optionally `moodle_id`, `canvas_id`, `sis_login_id`, `section`."""
-    if not path.is_file():
-        raise GradeError(f"{path}: no such roster file; pass a CSV with the columns id,name,email to --roster")
-    frame = _read_csv(path, ROSTER_NEEDED, "a roster has the columns id,name,email")
-    people: dict[str, Person] = {}
-    for record in frame.to_dict("records"):
-        cell = {key: str(value).strip() for key, value in record.items()}
-        if not cell["id"]:
-            continue
-        if cell["id"] in people:
-            raise GradeError(f"{path}: the id {cell['id']!r} is listed twice")
-        moodle_id = cell.get("moodle_id", "").removeprefix("Participant").strip()
-        if moodle_id and not moodle_id.isdigit():
-            raise GradeError(f"{path}: moodle_id {cell['moodle_id']!r} of {cell['id']!r} is not a number "
-                             "(the N of \"Participant N\" in Moodle's grading worksheet)")
-        people[cell["id"]] = Person(cell["id"], cell["name"] or cell["id"], cell["email"], moodle_id,
-                                    cell.get("canvas_id", ""), cell.get("sis_login_id", ""), cell.get("section", ""))
-    return people
 
 
 def _warnings(graded: Graded) -> list[str]:

@@ -21,7 +21,7 @@ from .reference import Plan
 from .rubric import FunctionCheck, TextCheck, ValueCheck
 from .runner import Aborted, Reply, Request, RunReport, Runner
 from .store import ResultStore
-from .scoring import UNSANDBOXED, StudentResult, StudentRow, row_of, run_status
+from .scoring import UNSANDBOXED, StudentResult, StudentRow, base_status, row_of, run_status
 from .submissions import Submission, read_submission
 
 
@@ -35,7 +35,7 @@ class Summary:
     seconds: float = 0.0
 
     def count(self, status: str) -> int:
-        return sum(1 for s in self.students if s.status.split(" (")[0] == status)
+        return sum(1 for s in self.students if base_status(s.status) == status)
 
     @property
     def unsandboxed(self) -> int:

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from .checks import ERROR_OUTCOMES
 from .errors import GradeError
 from .gradebook import write_atomically
 from .ledger import Ledger
 from .rubric import Rubric
+from .scoring import base_status
 
-ERROR_OUTCOMES = ("error", "timeout")
 REVIEW_OUTCOMES = ("needs_review", "needs_rereview")
 
 
@@ -139,7 +140,7 @@ def _runtime_histogram(students: pd.DataFrame) -> str:
 
 
 def _summary(rubric: Rubric, totals: pd.Series, students: pd.DataFrame) -> str:
-    statuses = students["status"].str.split(" (", regex=False).str[0].value_counts()
+    statuses = students["status"].map(base_status).value_counts()
     parts = ", ".join(f"{count} {html.escape(status)}" for status, count in statuses.items())
     return (f"<p>{len(students)} submissions ({parts}). Mean total {totals.mean():.1f}, median "
             f"{totals.median():.1f} of {rubric.max_total:g} points.</p>")
@@ -158,7 +159,7 @@ def _items_table(items: pd.DataFrame) -> str:
 
 
 def _errors_table(results: pd.DataFrame, students: pd.DataFrame) -> str:
-    bad = results[results["outcome"].isin(ERROR_OUTCOMES)]
+    bad = results[results["outcome"].isin(sorted(ERROR_OUTCOMES))]
     problems = students[students["problem"] != ""]
     rows = [f"<tr><td>{html.escape(r.student)}</td><td>{html.escape(r.status)}</td><td>{html.escape(r.problem)}</td></tr>"
             for r in problems.itertuples()]

@@ -13,9 +13,14 @@ from datetime import datetime
 from .checks import ERROR_OUTCOMES, CheckResult
 from .rubric import Rubric
 
-# Status of a student's row, from best to worst; code run outside the sandbox says so.
-STATUSES = ("ok", "error", "load_error", "unreadable", "duplicate", "missing")
+# A row's status is ok, error, load_error, unreadable, duplicate or missing, possibly followed
+# by notes in parentheses: code run outside the sandbox says so.
 UNSANDBOXED = " (not sandboxed)"
+
+
+def base_status(status: str) -> str:
+    """The status without its notes: `ok (not sandboxed)` -> `ok`."""
+    return status.split(" (", 1)[0]
 
 
 @dataclass(frozen=True)

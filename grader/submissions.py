@@ -73,13 +73,6 @@ class Submission:
         entry = self.entry or self.path.name
         return [(name, data) for name, data in self.content() if name != entry]
 
-    def copy_files_to(self, workdir: Path) -> None:
-        """Write the submission's files into `workdir` (for running it by hand)."""
-        for name, content in self.files():
-            target = workdir / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
-
 
 def discover(folder: str | Path, entry_module: str | None = None, *,
              read: bool = True) -> tuple[list[Submission], list[str]]:

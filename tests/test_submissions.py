@@ -441,7 +441,7 @@ def test_an_unreadable_submission_is_still_a_row_in_discover(tmp_path):
     assert warnings == []
 
 
-# ---------------------------------------------------------------- copying for the child
+# ---------------------------------------------------------------- the files the child gets
 
 
 def test_a_folder_is_copied_with_its_helpers_and_data(tmp_path):
@@ -449,23 +449,20 @@ def test_a_folder_is_copied_with_its_helpers_and_data(tmp_path):
         ENTRY: "import helper\n", "helper.py": "Z = 3\n", "config.json": '{"d": 4}',
         "data/table.csv": "a,b\n1,2\n", "__pycache__/helper.cpython-311.pyc": "stale"})
     submission = read_submission(folder, entry_module=ENTRY)
-    workdir = tmp_path / "work" / "carol"
-    submission.copy_files_to(workdir)
-    copied = sorted(str(p.relative_to(workdir)) for p in workdir.rglob("*") if p.is_file())
-    assert copied == sorted([ENTRY, "config.json", "data/table.csv", "helper.py"])
-    assert (workdir / "helper.py").read_text() == "Z = 3\n"
-    assert (workdir / submission.entry).is_file()
-    assert (folder / "helper.py").exists()  # a copy, not a move
+    files = dict(submission.files())
+    assert sorted(files) == sorted([ENTRY, "config.json", "data/table.csv", "helper.py"])
+    assert files["helper.py"] == b"Z = 3\n"
+    assert submission.entry in files
 
 
 def test_a_folder_notebook_travels_as_cells_and_its_helpers_as_files(tmp_path):
     folder = make_folder(tmp_path / "carol", {"helper.py": ""})
     write_notebook(folder / "work.ipynb", code("import helper"))
     submission = read_submission(folder, entry_module=ENTRY)
-    workdir = tmp_path / "work"
-    submission.copy_files_to(workdir)
-    assert (workdir / "helper.py").is_file()
-    assert not (workdir / submission.entry).exists()  # outputs can make it huge; cells suffice
+    files = dict(submission.files())
+    assert "helper.py" in files
+    assert submission.entry not in files  # outputs can make it huge; cells suffice
+    assert submission.entry in dict(submission.content())  # but it identifies this version
     assert [c.source.strip() for c in submission.cells] == ["import helper"]
 
 
@@ -478,13 +475,10 @@ def test_a_single_file_is_copied_as_its_entry(tmp_path, name):
         path.write_text("x = 1\n")
     (tmp_path / "notes.txt").write_text("not copied")
     submission = read_submission(path)
-    workdir = tmp_path / "work"
-    submission.copy_files_to(workdir)
     if name.endswith(".ipynb"):
-        assert not workdir.exists() and submission.files() == []
+        assert submission.files() == []
         return
-    assert [p.name for p in workdir.iterdir()] == [submission.entry] == [name]
-    assert (workdir / name).read_bytes() == path.read_bytes()
+    assert submission.files() == [(name, path.read_bytes())] and submission.entry == name
 
 
 def test_a_symlinked_submission_is_unreadable_not_followed(tmp_path):
@@ -508,9 +502,7 @@ def test_symlinks_inside_a_folder_are_not_copied_for_the_child(tmp_path):
     (folder / "data.txt").write_text("fine")
     submission = read_submission(folder, entry_module="ex07.py")
     assert submission.status == "ok" and submission.entry == "ex07.py"
-    work = tmp_path / "work"
-    submission.copy_files_to(work)
-    assert sorted(p.name for p in work.iterdir()) == ["data.txt", "ex07.py"]
+    assert sorted(name for name, _ in submission.files()) == ["data.txt", "ex07.py"]
 
 
 def test_a_tag_written_as_a_plain_string_still_marks_an_answer(tmp_path):
