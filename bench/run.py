@@ -2,6 +2,13 @@
 
     python bench/run.py                 # 1,000 submissions, nbgrader on 20 + 40 notebooks, 3 repeats
     python bench/run.py --n 200 --repeats 1 --nbgrader 0   # a quick look, without nbgrader
+    python bench/run.py --n 200 --nbgrader 20 --tmp-python --baseline REF   # the sandbox's cost
+
+With --tmp-python the same N submissions are also graded by a Python that lives under /tmp
+(a virtualenv made there once, with numpy installed in it), where the sandbox must keep the
+interpreter visible under each session's own /tmp. With --baseline REF (a git commit) the
+engine of that commit grades the same submissions in the same run, from a worktree, so the
+per-submission cost before and after a change is measured side by side.
 
 It generates N submissions from the bundled examples (a mix of modules and notebooks,
 correct ones, common mistakes and a few endless loops), grades them, and prints a table:
@@ -79,8 +86,9 @@ def _notebook(source: str):
     return v4.new_notebook(cells=cells or [v4.new_code_cell(source)])
 
 
-def grade_once(folder: Path, out: Path, *extra: str) -> dict:
-    """Grade in a fresh process; its wall time, peak memory and per-submission figures."""
+def grade_once(folder: Path, out: Path, *extra: str, python: str = sys.executable, root: Path = ROOT) -> dict:
+    """Grade in a fresh process; its wall time, peak memory and per-submission figures.
+    `python` and `root` choose the interpreter and the engine's source tree."""
     code = f"""
 import json, resource, statistics, sys, time
 started = time.perf_counter()
@@ -94,10 +102,54 @@ print(json.dumps({{"wall": wall, "students": len(summary.students),
                   "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "errors": summary.count("error")}}))
 """
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    result = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=root, env=env)
     if result.returncode != 0:
         sys.exit(f"bench: grading failed: {result.stderr.strip().splitlines()[-1:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+TMP_PYTHON = Path("/tmp/grade-bench-python")
+
+
+def tmp_python() -> str:
+    """A virtualenv under /tmp that sees the installed packages and has numpy of its own."""
+    python = TMP_PYTHON / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(TMP_PYTHON)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--ignore-installed", "numpy"], check=True)
+    return str(python)
+
+
+def baseline_tree(ref: str) -> Path:
+    """The engine of commit `ref`, checked out beside this one."""
+    tree = WORK / "baseline"
+    if tree.exists():
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
+        shutil.rmtree(tree, ignore_errors=True)
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), ref],
+                   check=True, capture_output=True)
+    return tree
+
+
+def engine_costs(args, course: Path, jobs: str) -> tuple[list[tuple[str, str]], dict[str, float]]:
+    """Per-submission cost (whole run / N) of this engine and of --baseline's, with Python
+    where it is installed and, with --tmp-python, under /tmp."""
+    pythons = {"Python outside /tmp": sys.executable}
+    if args.tmp_python:
+        pythons["Python under /tmp"] = tmp_python()
+    engines = {"this version": ROOT}
+    if args.baseline:
+        engines[f"baseline {args.baseline}"] = baseline_tree(args.baseline)
+    rows, costs = [], {}
+    for engine, root in engines.items():
+        for where, python in pythons.items():
+            figures = median_of(args.repeats, lambda: grade_once(course, WORK / "out-engine", jobs, "force=True",
+                                                               python=python, root=root))
+            costs[f"{engine}, {where}"] = figures["wall"] / args.n
+            rows.append((f"per submission ({args.n} graded), {engine}, {where}",
+                         f"{figures['wall'] / args.n * 1000:.1f} ms ({figures['wall']:.1f} s in all)"))
+    return rows, costs
 
 
 def command_seconds(folder: Path, out: Path) -> float:
@@ -134,6 +186,8 @@ def main() -> None:
                         help="notebooks graded by both, as sets of N/2 and N (0: skip)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure; the median is shown")
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
+    parser.add_argument("--tmp-python", action="store_true", help="also grade with a Python living under /tmp")
+    parser.add_argument("--baseline", metavar="REF", help="also grade with the engine of this git commit")
     args = parser.parse_args()
     jobs = f"jobs={args.jobs}"
     rows = []
@@ -156,6 +210,10 @@ def main() -> None:
         (f"rerun on the unchanged {args.n} (whole command)", f"{rerun:.2f} s"),
         ("grade check on a correct submission (whole command)", f"{check:.2f} s"),
     ]
+    costs: dict[str, float] = {}
+    if args.tmp_python or args.baseline:
+        engine_rows, costs = engine_costs(args, course, jobs)
+        rows += engine_rows
 
     if args.nbgrader:
         # Throughput is the marginal cost of one more notebook: grading a set of M and of
@@ -175,6 +233,8 @@ def main() -> None:
             ("cost of one more notebook: grade / nbgrader", f"{ours_each * 1000:.0f} ms / {theirs_each:.2f} s"),
             ("throughput ratio grade / nbgrader", f"{theirs_each / ours_each:.0f}x"),
         ]
+        rows += [(f"nbgrader's per-notebook cost / grade's per-submission cost, {name}", f"{theirs_each / cost:.0f}x")
+                 for name, cost in costs.items()]
     _print_table(rows, args)
 
 

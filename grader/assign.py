@@ -6,7 +6,9 @@
   `answer:<qid>` for each free-text answer;
 - `ex07.py`: the same as a module;
 - `ex07-check.json`: what `grade check` needs for the public checks and nothing more (see
-  `bundle_for`): no reference source, no hidden check, no value answer in the clear.
+  `bundle_for`): no reference source, no hidden check, no value answer in the clear, and no
+  output of a graded case: its function cases are practice draws (cases.py), independent of
+  the graded ones, so a table of its inputs and outputs answers nothing that is graded.
 """
 
 from __future__ import annotations
@@ -16,16 +18,16 @@ import textwrap
 from pathlib import Path
 
 import nbformat
+import numpy as np
 from nbformat import v4
 
 from .checks import TEXT_PLACEHOLDER
 from .child import wire
 from .gradebook import write_atomically
-from .hashed import hash_number
+from .hashed import hash_number, new_salt
 from .reference import FunctionPlan, Plan, Raised
 from .rubric import FunctionCheck, Question, TextCheck, ValueCheck
-
-BUNDLE_FORMAT = 1
+from .selfcheck import BUNDLE_FORMAT
 
 
 def release_name(plan: Plan) -> str:
@@ -96,9 +98,12 @@ def template_module(plan: Plan) -> str:
 
 
 def bundle_for(plan: Plan) -> dict:
-    """The public checks with their cases and judged outputs. A number a student could
-    copy as an answer (every scalar output and value) is only kept as a hash; arrays stay
-    as they are, outputs of the public cases only. Hidden checks keep only their points."""
+    """The public checks with what `grade check` needs, and nothing a student could hand in as
+    a graded answer. A function check holds its practice cases (drawn apart from the graded
+    ones) with their outputs and the known mistakes' outputs; a function check whose cases are
+    all fixed numbers holds the graded cases but only the form of their outputs (type, shape).
+    A value check holds a number only as a salted hash, a bool or a name not at all. Hidden
+    checks keep only their points."""
     rubric = plan.rubric
     questions = []
     for question in rubric.questions:
@@ -106,7 +111,7 @@ def bundle_for(plan: Plan) -> dict:
         for check in question.checks:
             entry = {"id": check.id, "kind": check.kind, "points": check.points, "visibility": check.visibility}
             if check.visibility == "public" and isinstance(check, FunctionCheck):
-                entry.update(_function_entry(check, plan.functions[question.id, check.id], rubric.tolerance.rtol))
+                entry.update(_function_entry(check, plan.functions[question.id, check.id]))
             elif check.visibility == "public" and isinstance(check, ValueCheck):
                 entry.update(_value_entry(check, plan.values[question.id, check.id], rubric.tolerance.rtol))
             elif isinstance(check, TextCheck):
@@ -117,37 +122,49 @@ def bundle_for(plan: Plan) -> dict:
             "limits": rubric.limits.model_dump(), "tolerance": rubric.tolerance.model_dump(), "questions": questions}
 
 
-def _function_entry(check: FunctionCheck, plan: FunctionPlan, default_rtol: float) -> dict:
-    rtol = check.rtol if check.rtol is not None else default_rtol
+def _function_entry(check: FunctionCheck, plan: FunctionPlan) -> dict:
+    entry = {"name": check.name, "arg_names": plan.arg_names, "rtol": check.rtol, "atol": check.atol,
+             "call_timeout": check.call_timeout}
+    practice = plan.practice
+    if practice is None:  # fixed numbers only: the outputs would be the graded answers
+        raising = [{"id": m.id, "feedback": m.feedback, "credit": m.credit, "raises": m.raises, "message": m.message}
+                   for m in check.mistakes if m.raises is not None]
+        return {**entry, "cases": [wire.encode(args) for args in plan.cases],
+                "forms": [_form(out) for out in plan.expected], "mistakes": raising}
     mistakes = []
     for mistake in check.mistakes:
         item = {"id": mistake.id, "feedback": mistake.feedback, "credit": mistake.credit}
         if mistake.raises is not None:
             item.update(raises=mistake.raises, message=mistake.message)
         else:
-            item["outputs"] = [_output(out, rtol) for out in plan.variants[mistake.id]]
+            item["outputs"] = [_output(out) for out in practice.variants[mistake.id]]
         mistakes.append(item)
-    return {"name": check.name, "arg_names": plan.arg_names, "rtol": check.rtol, "atol": check.atol,
-            "call_timeout": check.call_timeout, "cases": [wire.encode(args) for args in plan.cases],
-            "expected": [_output(out, rtol) for out in plan.expected], "mistakes": mistakes}
+    return {**entry, "cases": [wire.encode(args) for args in practice.cases],
+            "expected": [_output(out) for out in practice.expected], "mistakes": mistakes}
 
 
-def _output(value, rtol: float) -> dict:
-    if isinstance(value, Raised):
-        return {"raised": value.type}
+def _output(value) -> dict:
+    return {"raised": value.type} if isinstance(value, Raised) else wire.encode(value)
+
+
+def _form(value) -> dict:
+    """What an answer must look like, without its values: an array's shape, a number."""
+    if isinstance(value, np.ndarray):
+        return {"form": "array", "shape": list(value.shape), "finite": bool(np.isfinite(value).all())}
     if type(value) in (int, float):
-        return hash_number(value, rtol).as_dict()
-    return wire.encode(value)
+        return {"form": "number"}
+    return {"form": type(value).__name__}
 
 
 def _value_entry(check: ValueCheck, expected, default_rtol: float) -> dict:
     entry = {"name": check.name, "type": check.type}
     if check.type in ("int", "float"):  # bools and short names would be guessed: format only
         rtol = check.rtol if check.rtol is not None else default_rtol
-        entry["expected"] = hash_number(expected, rtol).as_dict()
+        salt = new_salt()  # one per check: an answer is hashed once per tolerance, not per value
+        entry["expected"] = hash_number(expected, rtol, salt).as_dict()
         entry["mistakes"] = [
             {"id": m.id, "feedback": m.feedback, "credit": m.credit, "when": m.when,
-             "value": hash_number(m.value, m.rtol if m.rtol is not None else rtol).as_dict()
+             "value": hash_number(m.value, m.rtol if m.rtol is not None else rtol, salt).as_dict()
              if type(m.value) in (int, float) else None}
             for m in check.mistakes]
     return entry

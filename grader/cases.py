@@ -4,6 +4,14 @@ Each case draws from its own generator, seeded by (check seed, case number), so 
 the same on every run and machine and adding a case does not change the others. The result
 is plain data (arrays, numbers, lists, toy-model tables) that can be sent to the student's
 process and handed to the reference alike.
+
+There are two streams. The *grading* stream gives the cases that are graded. The *practice*
+stream gives the cases of the self-check bundle: the same specs (or the rubric's `practice`
+cases), drawn from a generator spawned from the same seed, so they are independent of the
+graded ones. The bundle shows the shapes and kinds of arguments grading uses and lets the
+self-check name the same mistakes, but a table of the bundle's inputs and outputs answers
+no graded case. A case made only of fixed numbers cannot be drawn again: it has no practice
+twin (see `generate_cases`).
 """
 
 from __future__ import annotations
@@ -17,12 +25,36 @@ from .child import toys
 from .rubric import ArraySpec, FunctionCheck, ToySpec
 
 
-def generate_cases(check: FunctionCheck) -> list[tuple[Any, ...]]:
-    """Positional arguments for every case of `check`."""
-    return [
-        tuple(_materialize(spec, rng) for spec in case.values())
-        for rng, case in ((np.random.default_rng([check.seed, i]), case) for i, case in enumerate(check.cases))
-    ]
+GRADING, PRACTICE = "grading", "practice"
+PRACTICE_SPAWN_KEY = 1  # the practice stream is numpy's spawned child 1 of (seed, case number)
+
+
+def generate_cases(check: FunctionCheck, stream: str = GRADING) -> list[tuple[Any, ...]]:
+    """Positional arguments for every graded case of `check` (GRADING), or for every case of
+    the self-check bundle (PRACTICE): the rubric's `practice` cases if it gives any, else the
+    graded cases that draw something (a random array or a toy model), drawn again. A case of
+    fixed numbers only would be the same case with the same answer, so it has no practice
+    twin; a check made only of such cases has no practice cases at all."""
+    if stream == GRADING:
+        numbered = list(enumerate(check.cases))
+    elif stream == PRACTICE:
+        numbered = list(enumerate(check.practice)) if check.practice else \
+            [(i, case) for i, case in enumerate(check.cases) if is_drawn(case)]
+    else:
+        raise ValueError(f"unknown stream {stream!r}")
+    return [tuple(_materialize(spec, _generator(check.seed, i, stream)) for spec in case.values())
+            for i, case in numbered]
+
+
+def is_drawn(case: dict[str, Any]) -> bool:
+    """Whether a case spec draws anything from its generator."""
+    return any(isinstance(spec, (ArraySpec, ToySpec)) for spec in case.values())
+
+
+def _generator(seed: int, number: int, stream: str) -> np.random.Generator:
+    if stream == GRADING:  # unchanged since the first release: graded cases stay what they were
+        return np.random.default_rng([seed, number])
+    return np.random.default_rng(np.random.SeedSequence([seed, number], spawn_key=(PRACTICE_SPAWN_KEY,)))
 
 
 def _materialize(spec: Any, rng: np.random.Generator) -> Any:

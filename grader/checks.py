@@ -9,18 +9,23 @@ points from the rubric's criteria and are marked for review.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import threading
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import regex
 
 from .cases import describe_case
 from .hashed import HashedNumber
 from .reference import FunctionPlan, Raised
-from .rubric import Question, TextCheck, Tolerance, ValueCheck
+from .rubric import TEXT_FLAGS, Question, TextCheck, Tolerance, ValueCheck
 from .runner import Reply
+from .untrusted import ANSWER_CHARS, clean_text
 
 # outcomes: passed, mistake, failed, error, timeout, missing, needs_review, not_run
 ERROR_OUTCOMES = {"error", "timeout"}
@@ -114,15 +119,24 @@ def _case_problem(plan: FunctionPlan, args: tuple, expected: Any, reply: Reply, 
 def _matching_mistake(plan: FunctionPlan, replies: list[Reply], rtol: float, atol: float):
     for mistake in plan.check.mistakes:
         if mistake.raises is not None:
-            pattern = re.compile(mistake.message, re.IGNORECASE)
             if any(r.status == "error" and (r.error or {}).get("type") == mistake.raises
-                   and pattern.search((r.error or {}).get("message", "")) for r in replies):
+                   and _message_matches(mistake.message, (r.error or {}).get("message", "")) for r in replies):
                 return mistake
             continue
         outputs = plan.variants[mistake.id]
         if all(_same_as_variant(out, reply, rtol, atol) for out, reply in zip(outputs, replies)):
             return mistake
     return None
+
+
+def _message_matches(pattern: str, message: str) -> bool:
+    """Whether a mistake's message pattern occurs in a student's exception message, with the
+    same time limit as a text criterion: the message is the student's, the pattern may
+    backtrack."""
+    try:
+        return regex.search(pattern, str(message)[:1000], regex.IGNORECASE, timeout=SEARCH_SECONDS) is not None
+    except TimeoutError:
+        return False
 
 
 def _same_as_variant(output: Any, reply: Reply, rtol: float, atol: float) -> bool:
@@ -167,18 +181,27 @@ def compare(expected: Any, actual: Any, rtol: float, atol: float) -> str | None:
     return None if actual == expected else "returned a different value"
 
 
-def _compare_arrays(expected: np.ndarray, actual: Any, rtol: float, atol: float) -> str | None:
+def as_array(actual: Any, shape: tuple, numbers: bool = True) -> np.ndarray | str:
+    """The student's answer as an array of `shape` (a list is read as one), or what is wrong
+    with its form; with `numbers`, a boolean array is wrong too."""
     if type(actual) is list:
         try:
             actual = np.asarray(actual, dtype=np.float64)
         except (ValueError, TypeError, OverflowError):
             return "returned a list that is not a numeric array"
     if not isinstance(actual, np.ndarray):
-        return f"returned {_kind(actual)}, expected a NumPy array of shape {expected.shape}"
-    if actual.shape != expected.shape:
-        return f"returned shape {actual.shape}, expected shape {expected.shape}"
-    if actual.dtype.kind == "b" and expected.dtype.kind != "b":
+        return f"returned {_kind(actual)}, expected a NumPy array of shape {shape}"
+    if actual.shape != shape:
+        return f"returned shape {actual.shape}, expected shape {shape}"
+    if numbers and actual.dtype.kind == "b":
         return "returned a boolean array, expected numbers"
+    return actual
+
+
+def _compare_arrays(expected: np.ndarray, actual: Any, rtol: float, atol: float) -> str | None:
+    actual = as_array(actual, expected.shape, numbers=expected.dtype.kind != "b")
+    if isinstance(actual, str):
+        return actual
     a = actual.astype(np.float64)
     e = expected.astype(np.float64)
     bad_a, bad_e = ~np.isfinite(a), ~np.isfinite(e)
@@ -217,9 +240,62 @@ def _compare_numbers(expected: float, actual: Any, rtol: float, atol: float) -> 
     return "returned a different number"
 
 
+_SPACES = re.compile(r"[\s_-]+")
+_AROUND = re.compile(r"^[\s\"'`\u2018\u2019\u201c\u201d(\[{]+|[\s\"'`\u2018\u2019\u201c\u201d)\]}.,;:!?]+$")
+
+
 def normalize(text: str) -> str:
-    """Lower case, punctuation and hyphens as spaces, single spaces."""
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", text.lower()).split())
+    """A string as compared: case-folded; hyphens, underscores and runs of white space as one
+    space; quotes and brackets around it and punctuation after it dropped ("  Feed-Forward. "
+    -> "feed forward"). Punctuation inside stays: "a/b" or "a, b" is not "a b"."""
+    return _AROUND.sub("", _SPACES.sub(" ", text.casefold()))
+
+
+# A short name may name its one answer with an article and a generic noun ("the FNN layers"),
+# with its abbreviation in parentheses ("Feed-forward network (FFN)"), or by several names
+# that are all right ("MLP / FNN"); a hedge ("attention/embedding/fnn", "attention or fnn",
+# "fnn, attention") is judged by every name in it, so it never passes.
+_HEDGE = re.compile(r"\s*(?:[/|,;&+()]|\b(?:or|and|vs)\b\.?)\s*")
+_ARTICLE = re.compile(r"^the ")  # not "a": "A B" must not name B
+_GENERIC = re.compile(r" (?:layers?|sub ?layers?|(?:neural )?(?:networks?|nets?)|blocks?|modules?|parts?|components?"
+                      r"|weights?)$")
+
+
+def _name(text: str) -> str:
+    """One name without an article or a trailing generic noun: "the fnn layers" -> "fnn"."""
+    name = _ARTICLE.sub("", normalize(text))
+    return _GENERIC.sub("", name) or name
+
+
+def _names_given(answer: str) -> list[str]:
+    """The names a short answer gives: one, or each name of a hedge."""
+    return [_name(part) for part in _HEDGE.split(normalize(answer)) if _name(part)]
+
+
+def _names_one_of(answer: str, accepted: list[str]) -> bool:
+    """Whether the answer, as a whole, names one of `accepted` (every name it gives does)."""
+    names = {normalize(a) for a in accepted} | {_name(a) for a in accepted}
+    names.discard("")
+    if normalize(answer) in names:
+        return True
+    given = _names_given(answer)
+    return bool(given) and all(name in names for name in given)
+
+
+def _names_mistake(answer: str, wrong: str, candidates: list[str]) -> bool:
+    """Whether every name the answer gives is the wrong answer `wrong`, possibly qualified by
+    words that name no other candidate ("multi-head attention" is "attention")."""
+    wrong = _name(wrong)
+    others = {_name(c) for c in candidates} - {wrong, ""}
+    given = _names_given(answer)
+
+    def names_it(name: str) -> bool:
+        if name == wrong:
+            return True
+        qualifier = name.removesuffix(f" {wrong}")
+        return qualifier != name and not any(f" {other} " in f" {qualifier} " for other in others)
+
+    return bool(given) and bool(wrong) and all(names_it(name) for name in given)
 
 
 def _kind(value: Any) -> str:
@@ -252,7 +328,7 @@ def judge_value(question: Question, check: ValueCheck, expected: Any, reply: Rep
         note = _matching_value_mistake(check, value, rtol, atol, tight=True)
         extra = f" Note: {note.feedback}" if note else ""
         return result(question, check, "passed", f"{name} is correct.{extra}", 1.0)
-    mistake = _matching_value_mistake(check, value, rtol, atol)
+    mistake = _matching_value_mistake(check, value, rtol, atol, expected=expected)
     if mistake is not None:
         return result(question, check, "mistake", mistake.feedback, mistake.credit, mistake.id)
     return result(question, check, "failed", f"{name} {problem}.")
@@ -264,9 +340,7 @@ def _value_problem(check: ValueCheck, expected: Any, value: Any, rtol: float, at
             return f"is {_kind(value)}, expected a string"
         if len(value.split()) > 8:
             return "should be a short name, not a sentence"
-        answer = f" {normalize(value)} "
-        accepted = [normalize(a) for a in [str(expected), *check.accept]]
-        return None if any(f" {a} " in answer for a in accepted if a) else "is not the right answer"
+        return None if _names_one_of(value, [str(expected), *check.accept]) else "is not the right answer"
     if check.type == "bool":
         if type(value) is not bool:
             return f"is {_kind(value)}, expected True or False"
@@ -275,7 +349,9 @@ def _value_problem(check: ValueCheck, expected: Any, value: Any, rtol: float, at
     return None if problem is None else problem.replace("returned", "is", 1)
 
 
-def _matching_value_mistake(check: ValueCheck, value: Any, rtol: float, atol: float, tight: bool = False):
+def _matching_value_mistake(check: ValueCheck, value: Any, rtol: float, atol: float, tight: bool = False,
+                            expected: Any = None):
+    candidates = [str(c) for c in [expected, *check.accept, *(m.value for m in check.mistakes)] if c is not None]
     for mistake in check.mistakes:
         if mistake.when == "not_integer":
             if not tight and type(value) is float and math.isfinite(value) and not value.is_integer():
@@ -286,6 +362,9 @@ def _matching_value_mistake(check: ValueCheck, value: Any, rtol: float, atol: fl
         if tight:
             matched = type(value) in (int, float) and type(mistake.value) in (int, float) \
                 and value == mistake.value and value != 0
+        elif check.type == "str":
+            matched = type(value) is str and len(value.split()) <= 8 \
+                and _names_mistake(value, str(mistake.value), candidates)
         else:
             matched = _value_problem(check, mistake.value, value,
                                      mistake.rtol if mistake.rtol is not None else rtol, atol) is None
@@ -297,23 +376,35 @@ def _matching_value_mistake(check: ValueCheck, value: Any, rtol: float, atol: fl
 # ---------------------------------------------------------------- text checks
 
 
-def judge_text(question: Question, check: TextCheck, answer: Any, source: str) -> CheckResult:
+def judge_text(question: Question, check: TextCheck, answer: Any, source: str, *,
+               max_chars: int = ANSWER_CHARS, budget: MatchBudget | None = None) -> CheckResult:
+    """Suggested points from the criteria met. An answer longer than `max_chars` is cut
+    (and the feedback says so); each pattern searches under a time limit drawn from
+    `budget` (one per submission; a fresh one if none is given): a search that runs out of
+    time counts as not matched and the criterion is flagged for the reviewer."""
     if answer is None:
         return result(question, check, "missing",
                       f"No answer found: write it in a markdown cell tagged `{question.answer_tag}` "
                       f"or a string `{question.answer_name(check)}`.")
     if type(answer) is not str:
         return result(question, check, "failed", f"{source} should be a string, not {_kind(answer)}.")
+    cut = len(answer) > max_chars
+    answer = clean_text(answer[:max_chars])
+    note = f" The answer was truncated at {max_chars:,} characters; only that part was read." if cut else ""
     if not answer.strip() or answer.strip() == TEXT_PLACEHOLDER:
         return result(question, check, "missing", f"{source} is not answered yet.")
     if len(answer.split()) < check.min_words:
         return replace(result(question, check, "needs_review", "The answer is too short to suggest points; "
-                              "a reviewer will read it."), answer=answer)
-    met, missed, points = [], [], 0.0
+                              "a reviewer will read it." + note), answer=answer)
+    budget = budget if budget is not None else MatchBudget()
+    met, missed, unchecked, points = [], [], [], 0.0
     for criterion in check.criteria:
-        if any(re.search(pattern, answer, re.IGNORECASE | re.DOTALL) for pattern in criterion.any):
+        found = [_search_text(pattern, answer, budget) for pattern in criterion.any]
+        if True in found:
             met.append(criterion.description)
             points += criterion.points
+        elif None in found:
+            unchecked.append(criterion.description)
         else:
             missed.append(criterion.description)
     feedback = f"Suggested {points:g}/{check.points:g}, to be confirmed by a reviewer."
@@ -321,5 +412,47 @@ def judge_text(question: Question, check: TextCheck, answer: Any, source: str) -
         feedback += f" Covers: {'; '.join(met)}."
     if missed:
         feedback += f" Not found: {'; '.join(missed)}."
-    return CheckResult(question.id, check.id, check.kind, check.points, points, "needs_review", feedback,
+    if unchecked:
+        feedback += (f" Not checked (matching took too long; the reviewer decides): {'; '.join(unchecked)}.")
+    return CheckResult(question.id, check.id, check.kind, check.points, points, "needs_review", feedback + note,
                        check.visibility, answer=answer)
+
+
+SEARCH_SECONDS = 0.1  # the longest one criterion pattern may search one answer
+MATCH_SECONDS = 0.5  # all pattern searches of one submission's answers together
+
+
+class MatchBudget:
+    """The time left for matching one submission's free-text answers against the criteria.
+
+    Patterns such as `adapter.*lora` take time quadratic in the answer's length on some
+    texts; the answer is capped and every search has a time limit, and all searches of a
+    submission together have this budget, so no answer costs the grader more than a moment."""
+
+    def __init__(self, seconds: float = MATCH_SECONDS) -> None:
+        self.left = seconds
+        self.lock = threading.Lock()
+
+    def spend(self, seconds: float) -> None:
+        with self.lock:
+            self.left -= seconds
+
+
+@functools.lru_cache(maxsize=4096)
+def text_pattern(pattern: str) -> regex.Pattern:
+    """A criterion's pattern as the grader runs it (compiled once)."""
+    return regex.compile(pattern, TEXT_FLAGS)
+
+
+def _search_text(pattern: str, answer: str, budget: MatchBudget) -> bool | None:
+    """Whether `pattern` occurs in `answer`; None when the search ran out of time."""
+    limit = min(SEARCH_SECONDS, budget.left)
+    if limit <= 0:
+        return None
+    started = time.perf_counter()
+    try:
+        return text_pattern(pattern).search(answer, timeout=limit) is not None
+    except TimeoutError:
+        return None
+    finally:
+        budget.spend(time.perf_counter() - started)

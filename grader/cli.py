@@ -169,7 +169,7 @@ def _with_progress_bar(plan, found, runner, store, outputs, jobs, regrade):
 
 def describe_summary(summary, out: Path) -> str:
     parts = [f"{summary.count('ok')} ok"]
-    labels = {"error": "with errors", "load_error": "did not load", "unreadable": "unreadable",
+    labels = {"error": "with errors", "load_error": "did not load", "unreadable": "unreadable", "empty": "empty",
               "duplicate": "duplicate ids", "missing": "missing (on the roster, no submission)"}
     parts += [f"{summary.count(status)} {label}" for status, label in labels.items() if summary.count(status)]
     lines = [f"Graded {len(summary.students)} students in {summary.seconds:.1f} s: {', '.join(parts)}."]

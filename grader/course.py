@@ -2,7 +2,8 @@
 
 The roster is a CSV with columns `id,name,email`. Submission times come from a CSV with
 columns `id,submitted_at` (ISO 8601; a time without a zone is read as UTC) or, without one,
-from the files' modification times (for a folder, its newest file).
+from the files' modification times (for a folder, its newest file). Ids are made readable
+the way submissions' ids are (`untrusted.student_id`), so the two always match.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from .errors import GradeError
 from .submissions import Submission
+from .untrusted import student_id
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ def read_roster(path: Path) -> dict[str, Person]:
         cell = {key: (value or "").strip() for key, value in row.items() if key}
         if not cell["id"]:
             continue
+        cell["id"] = student_id(cell["id"])  # as a submission's id is read: never a path, never too long
         if cell["id"] in people:
             raise GradeError(f"{path}: the id {cell['id']!r} is listed twice")
         moodle_id = cell.get("moodle_id", "").removeprefix("Participant").strip()
@@ -56,14 +59,30 @@ def submission_times(submissions: list[Submission], timestamps: Path | None) -> 
             except ValueError:
                 raise GradeError(f"{timestamps}, line {line}: {row['submitted_at']!r} is not an ISO 8601 time "
                                  "(e.g. 2025-05-21T09:30:00+02:00)") from None
-            times[row["id"].strip()] = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+            times[student_id(row["id"].strip())] = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
         return times
-    return {s.student: _modified(s.path) for s in submissions if s.path.exists()}
+    times = {s.student: _modified(s.path) for s in submissions if s.path.exists()}
+    return {student: moment for student, moment in times.items() if moment is not None}
 
 
-def _modified(path: Path) -> datetime:
-    stamps = [p.stat().st_mtime for p in ([path] if path.is_file() else path.rglob("*")) if p.is_file()]
-    return datetime.fromtimestamp(max(stamps, default=path.stat().st_mtime), tz=timezone.utc)
+def _modified(path: Path) -> datetime | None:
+    """The newest modification time of the file, or of the files in the folder; None when
+    none can be read (a time is the student's to set: one beyond the calendar is ignored)."""
+    def moment(item: Path) -> datetime | None:
+        try:
+            return datetime.fromtimestamp(item.stat().st_mtime, tz=timezone.utc)
+        except (OSError, ValueError, OverflowError):
+            return None
+
+    if path.is_dir():
+        try:
+            files = [p for p in path.rglob("*") if p.is_file()]
+        except OSError:
+            files = []
+        found = [m for m in map(moment, files) if m is not None]
+        if found:
+            return max(found)
+    return moment(path)
 
 
 def _read_csv(path: Path, columns: set[str], what: str) -> list[dict[str, str]]:

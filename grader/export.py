@@ -72,6 +72,10 @@ these, ship them in the autograder zip and have `run_autograder` copy the submit
 Top-level keys (only keys the specification defines):
     `score`              the total (equal to the sum of the tests' scores)
     `output`             the same one-line summary as Moodle's feedback comments
+    `output_format`, `test_output_format`, `test_name_format`
+                         `text`: Gradescope shows every output as plain text, so nothing a
+                         student wrote (an exception message in a test's output) is read as
+                         HTML or Markdown
     `stdout_visibility`  `hidden` (nothing is printed for students)
     `tests`              one per row of results.csv for that student, in sheet order:
         `name`        "<question> <check>", e.g. "2e lora_fnn"
@@ -81,6 +85,11 @@ Top-level keys (only keys the specification defines):
         `visibility`  `visible`, or `after_published` for the rubric's hidden checks
       plus, for a late submission, a test `late penalty` with the negative points and
       `max_score` 0, so that the tests still add up to `score`.
+
+Every CSV file written here has spreadsheet-safe string cells: one that a spreadsheet would
+run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) starts with a
+single quote `'` instead (`escaping.spreadsheet_safe`). gradebook.csv and results.csv are
+read back without that quote, so ids and feedback are what the student handed in.
 """
 
 from __future__ import annotations
@@ -93,7 +102,8 @@ from pathlib import Path
 
 from .errors import GradeError
 from .course import Person, read_roster
-from .gradebook import atomic_file, write_atomically
+from .escaping import restored_frame
+from .gradebook import atomic_file, csv_writer, write_atomically, write_csv
 from .rubric import Rubric, load_rubric
 
 FORMATS = ("gradebook", "moodle", "canvas", "gradescope")
@@ -187,7 +197,7 @@ def _read_csv(path: Path, needed: set[str], hint: str = "was it written by `grad
     missing = needed - set(frame.columns)
     if missing:
         raise GradeError(f"{path}: the columns {', '.join(sorted(missing))} are missing; {hint}")
-    return frame
+    return restored_frame(frame)
 
 
 def _check(graded: Graded) -> None:
@@ -249,7 +259,7 @@ def _warnings(graded: Graded) -> list[str]:
 
 def _write_gradebook(graded: Graded, people, to: Path, assignment: str) -> list[Path]:
     path = to / "gradebook.csv"
-    write_atomically(path, graded.gradebook.to_csv(index=False, lineterminator="\n"))
+    write_csv(graded.gradebook, path, lineterminator="\n", float_format=None)
     return [path]
 
 
@@ -297,7 +307,8 @@ def _write_gradescope(graded: Graded, people, to: Path, assignment: str) -> list
             tests.append({"name": "late penalty", "score": -penalty, "max_score": 0.0,
                           "output": f"Handed in {_float(row.get('days_late', '0')):.2f} days late: "
                                     f"{_number(penalty)} points off.", "visibility": "visible"})
-        document = {"score": _float(row["total"]), "output": summary(graded, student), "stdout_visibility": "hidden",
+        document = {"score": _float(row["total"]), "output": summary(graded, student), "output_format": "text",
+                    "test_output_format": "text", "test_name_format": "text", "stdout_visibility": "hidden",
                     "tests": tests}
         path = to / "gradescope" / student / "results.json"
         write_atomically(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
@@ -322,10 +333,8 @@ def summary(graded: Graded, student: str) -> str:
 
 
 def _write_rows(path: Path, rows: list[list[str]]) -> None:
-    import csv
-
     with atomic_file(path) as stream:
-        csv.writer(stream, lineterminator="\n").writerows(rows)
+        csv_writer(stream).writerows(rows)
 
 
 def _grade(row: dict[str, str]) -> str:

@@ -2,7 +2,9 @@
 
 The gradebook is built with pandas from one small row per student; the results are streamed
 with `csv`. Both are written atomically (a temporary file, then `os.replace`), so a reader
-never sees half a file.
+never sees half a file. Every CSV file we write goes through `csv_writer` or `write_csv`, so
+no string cell starts like a spreadsheet formula (`escaping.spreadsheet_safe`); whoever reads
+one back undoes that with `escaping.from_spreadsheet`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from .escaping import safe_frame, spreadsheet_safe
 from .rubric import Rubric
 from .scoring import StudentResult, StudentRow
 
@@ -35,7 +38,7 @@ def results_file(path: Path):
     """results.csv, one row per student and check, written as results come: yields a
     function that adds one student's rows, so memory does not grow with N."""
     with atomic_file(path) as stream:
-        writer = csv.writer(stream, lineterminator="\n")
+        writer = csv_writer(stream)
         writer.writerow(RESULT_COLUMNS)
 
         def add(student: StudentResult) -> None:
@@ -51,8 +54,26 @@ def _number(value: float) -> str:
     return f"{value:.6g}"
 
 
-def write_csv(frame, path: Path) -> None:
-    write_atomically(path, frame.to_csv(index=False, float_format="%.6g"))
+def write_csv(frame, path: Path, **options) -> None:
+    """A DataFrame as CSV, its string cells spreadsheet-safe (numbers stay numbers)."""
+    write_atomically(path, safe_frame(frame).to_csv(index=False, **({"float_format": "%.6g"} | options)))
+
+
+def csv_writer(stream) -> _SafeWriter:
+    """`csv.writer` for our outputs: string cells are spreadsheet-safe, lines end in \\n."""
+    return _SafeWriter(stream)
+
+
+class _SafeWriter:
+    def __init__(self, stream) -> None:
+        self._writer = csv.writer(stream, lineterminator="\n")
+
+    def writerow(self, row) -> None:
+        self._writer.writerow([spreadsheet_safe(value) for value in row])
+
+    def writerows(self, rows) -> None:
+        for row in rows:
+            self.writerow(row)
 
 
 def write_atomically(path: Path, text: str) -> None:

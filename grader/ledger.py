@@ -5,11 +5,16 @@ it, when, and for which version of the answer (a hash of its text). Manual score
 overwritten: a new one is a new row, and the latest per check counts. Automatic results may
 change with every regrade; manual ones stay, and win, as long as they were given for the
 answer the student has now. If the answer changed, the check is flagged for re-review.
+
+What goes in is checked on the way, whoever built it: times are finite and non-negative
+(a student who poisons their clock gets 0, not a NULL that would fail the whole run), texts
+encode as UTF-8 and are cut to a bounded length, points are finite numbers.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -19,6 +24,9 @@ from pathlib import Path
 
 from .checks import CheckResult
 from .scoring import StudentResult
+from .untrusted import ANSWER_CHARS, FEEDBACK_CHARS, PROBLEM_CHARS, clip, seconds
+
+MAX_TEXT = 4 * ANSWER_CHARS  # no text column of a result takes more (a rubric may allow longer answers)
 
 SCHEMA = """
 create table if not exists runs (
@@ -57,7 +65,19 @@ class ManualScore:
 
 
 def answer_hash(answer: str | None) -> str:
-    return hashlib.sha256((answer or "").strip().encode()).hexdigest()[:16]
+    return hashlib.sha256((answer or "").strip().encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _text(value: object, limit: int = 1_000) -> str:
+    return clip("" if value is None else value, limit)
+
+
+def _points(value: object) -> float:
+    try:
+        value = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return 0.0
+    return value if math.isfinite(value) else 0.0
 
 
 def now() -> str:
@@ -85,14 +105,17 @@ class Ledger:
             count = 0
             for student in students:
                 count += 1
+                name = _text(student.student)
                 self._db.executemany(
                     "insert into results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(run, student.student, c.question, c.check, c.kind, c.auto_points, c.max_points, c.outcome,
-                      c.feedback, c.answer, answer_hash(c.answer), c.mistake, c.visibility)
+                    [(run, name, _text(c.question), _text(c.check), _text(c.kind), _points(c.auto_points),
+                      _points(c.max_points), _text(c.outcome), _text(c.feedback, 2 * FEEDBACK_CHARS),
+                      None if c.answer is None else _text(c.answer, MAX_TEXT), answer_hash(c.answer),
+                      None if c.mistake is None else _text(c.mistake), _text(c.visibility))
                      for c in student.checks])
                 self._db.execute("insert into students values (?, ?, ?, ?, ?, ?)",
-                                 (run, student.student, student.status, student.seconds, student.code_seconds,
-                                  student.problem))
+                                 (run, name, _text(student.status), seconds(student.seconds),
+                                  seconds(student.code_seconds), _text(student.problem, 2 * PROBLEM_CHARS)))
             self._db.execute("update runs set finished = ?, students = ? where id = ?", (now(), count, run))
         return run
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from .checks import CheckResult, judge_function, judge_text, judge_value
+from .checks import CheckResult, MatchBudget, judge_function, judge_text, judge_value
 from .errors import OutputError
 from .feedback import render_html, render_markdown
 from .gradebook import gradebook_frame, results_file, write_atomically, write_csv
@@ -23,6 +23,8 @@ from .runner import Aborted, Reply, Request, RunReport, Runner
 from .store import ResultStore
 from .scoring import UNSANDBOXED, StudentResult, StudentRow, base_status, row_of, run_status
 from .submissions import Submission, read_submission
+from .untrusted import (FEEDBACK_CHARS, MAX_NOTES, NOTE_CHARS, PROBLEM_CHARS, clean_text, clip, file_stem,
+                        seconds)
 
 
 NOT_ON_ROSTER = " (not on roster)"
@@ -73,9 +75,10 @@ class Outputs:
 
     def add(self, result: StudentResult) -> StudentRow:
         result = apply_manual(result, self.manual)
+        stem = file_stem(result.student)  # never a path, never too long, whatever the id
         try:
-            write_atomically(self.out / "feedback" / f"{result.student}.md", render_markdown(self.plan.rubric, result))
-            write_atomically(self.out / "feedback" / f"{result.student}.html", render_html(self.plan.rubric, result))
+            write_atomically(self.out / "feedback" / f"{stem}.md", render_markdown(self.plan.rubric, result))
+            write_atomically(self.out / "feedback" / f"{stem}.html", render_html(self.plan.rubric, result))
         except OSError as exc:
             raise self._error(exc) from None
         row = row_of(self.plan.rubric, result, self.times.get(result.student))
@@ -115,9 +118,10 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
 
     A stored result whose key still matches is used as it is (except for the students named
     in `regrade`); each new result is stored and its feedback written as soon as it exists.
-    On Ctrl-C every running child is killed and nothing half-graded is stored.
+    On Ctrl-C every running child is killed and nothing half-graded is stored. A submission
+    that trips up the grader anywhere on its way gets an `error` row; the others go on.
     """
-    def grade_one(submission: Submission) -> StudentRow:
+    def kept_or_graded(submission: Submission) -> StudentResult:
         result = store.get(submission) if submission.student not in regrade else None
         if result is None:
             if submission.status == "unread":
@@ -125,6 +129,17 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
             result = grade_submission(plan, submission, runner)
             if runner.aborted:
                 raise Aborted()
+            store.put(submission, result)
+        return result
+
+    def grade_one(submission: Submission) -> StudentRow:
+        try:
+            result = kept_or_graded(submission)
+        except (Aborted, OutputError):
+            raise
+        except Exception as exc:  # whatever this one submission did, the others keep their rows
+            problem = f"the grader could not grade this submission ({type(exc).__name__}: {exc}); grade it again"
+            result = bounded(not_graded(plan, replace(submission, status="error", problem=problem)))
             store.put(submission, result)
         row = outputs.add(result)
         if on_done:
@@ -144,21 +159,22 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
 
 
 def grade_submission(plan: Plan, submission: Submission, runner: Runner) -> StudentResult:
+    """The submission's result, every text in it bounded and every time a finite number."""
     if submission.status != "ok":
-        return not_graded(plan, submission)
+        return bounded(not_graded(plan, submission))
     try:
-        return _run_and_judge(plan, submission, runner)
+        return bounded(_run_and_judge(plan, submission, runner))
     except Aborted:
         raise
     except Exception as exc:  # one submission's trouble must not cost the others their rows
         problem = f"the grader could not grade this submission ({type(exc).__name__}: {exc}); grade it again"
-        return not_graded(plan, replace(submission, status="error", problem=problem))
+        return bounded(not_graded(plan, replace(submission, status="error", problem=problem)))
 
 
 def _run_and_judge(plan: Plan, submission: Submission, runner: Runner) -> StudentResult:
     requests = build_requests(plan, submission)
     report = runner.run(submission, requests)
-    checks = judge_all(plan, submission, report)
+    checks = judge_all(plan, submission, report, MatchBudget())
     load_problem = _load_problem(submission, report)
     status = run_status(checks, bool(load_problem))
     if not report.sandboxed:
@@ -168,10 +184,28 @@ def _run_and_judge(plan: Plan, submission: Submission, runner: Runner) -> Studen
 
 
 def not_graded(plan: Plan, submission: Submission) -> StudentResult:
+    """Every check with 0 points and the reason: `not_run`, or `missing` for an empty file."""
+    outcome = "missing" if submission.status == "empty" else "not_run"
     checks = tuple(
-        CheckResult(q.id, c.id, c.kind, c.points, 0.0, "not_run", submission.problem, c.visibility)
+        CheckResult(q.id, c.id, c.kind, c.points, 0.0, outcome, submission.problem, c.visibility)
         for q, c in plan.rubric.checks())
     return StudentResult(submission.student, submission.status, checks, problem=submission.problem)
+
+
+def bounded(result: StudentResult) -> StudentResult:
+    """The result as it may be kept: every text the student could make long (error messages,
+    cell labels, printed output) is cut with a note, every text encodes as UTF-8, and times
+    are finite and non-negative. Text answers were already cut when judged."""
+    checks = tuple(replace(c, feedback=clip(c.feedback, FEEDBACK_CHARS, "feedback"),
+                           answer=None if c.answer is None else clean_text(c.answer),
+                           mistake=None if c.mistake is None else clean_text(c.mistake))
+                   for c in result.checks)
+    notes = [clip(note, NOTE_CHARS, "note") for note in result.notes[:MAX_NOTES]]
+    if len(result.notes) > MAX_NOTES:
+        notes.append(f"... and {len(result.notes) - MAX_NOTES} more notes like these.")
+    return replace(result, student=clean_text(result.student), status=clip(result.status, 200, "status"),
+                   checks=checks, problem=clip(result.problem, PROBLEM_CHARS, "problem"), notes=tuple(notes),
+                   seconds=seconds(result.seconds), code_seconds=seconds(result.code_seconds))
 
 
 def build_requests(plan: Plan, submission: Submission) -> list[Request]:
@@ -190,8 +224,10 @@ def build_requests(plan: Plan, submission: Submission) -> list[Request]:
     return requests
 
 
-def judge_all(plan: Plan, submission: Submission, report: RunReport) -> tuple[CheckResult, ...]:
+def judge_all(plan: Plan, submission: Submission, report: RunReport,
+              budget: MatchBudget | None = None) -> tuple[CheckResult, ...]:
     tolerance = plan.rubric.tolerance
+    budget = budget if budget is not None else MatchBudget()  # for all of this submission's text answers
     results = []
     for question, check in plan.rubric.checks():
         key = f"{question.id}/{check.id}"
@@ -204,7 +240,8 @@ def judge_all(plan: Plan, submission: Submission, report: RunReport) -> tuple[Ch
                                        report.replies.get(key), tolerance))
         else:
             answer, source = _text_answer(question, check, submission, report.replies.get(key))
-            results.append(judge_text(question, check, answer, source))
+            results.append(judge_text(question, check, answer, source,
+                                      max_chars=plan.rubric.limits.answer_chars, budget=budget))
     return tuple(results)
 
 
@@ -232,12 +269,14 @@ def _load_problem(submission: Submission, report: RunReport) -> str:
 
 def _notes(report: RunReport) -> tuple[str, ...]:
     notes = []
-    for cell in report.cells:
+    errors = [cell for cell in report.cells if cell["error"]] if len(report.cells) > 1 else []
+    for cell in errors[:MAX_NOTES]:
         error = cell["error"]
-        if error and len(report.cells) > 1:
-            line = f" (line {error['line']})" if error.get("line") else ""
-            notes.append(f"`{cell['label']}` raised {error['type']}: {error['message']}{line}; "
-                         "the cells after it still ran.")
+        line = f" (line {error['line']})" if error.get("line") else ""
+        notes.append(f"`{cell['label']}` raised {error['type']}: {error['message']}{line}; "
+                     "the cells after it still ran.")
+    if len(errors) > MAX_NOTES:
+        notes.append(f"{len(errors) - MAX_NOTES} more cells raised errors; the cells after them still ran.")
     if report.ignored:
         shown = ", ".join(f"`{item}`" for item in report.ignored[:5])
         notes.append(f"Not run while grading: {shown}{' and more' if len(report.ignored) > 5 else ''}.")

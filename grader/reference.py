@@ -1,9 +1,10 @@
 """The trusted reference: loaded in the grader's process only, never in a student's.
 
 `prepare` turns a rubric into a grading plan: for each function check the generated cases
-with the reference's outputs and every known-mistake variant's outputs; for each value check
-the expected value. Everything is validated here, before any submission is graded, so a
-typo in the rubric or a broken reference stops the run with one line.
+with the reference's outputs and every known-mistake variant's outputs, and the same for the
+self-check bundle's practice cases (never graded); for each value check the expected value.
+Everything is validated here, before any submission is graded, so a typo in the rubric or a
+broken reference stops the run with one line.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from .cases import for_reference, generate_cases
+from .cases import PRACTICE, for_reference, generate_cases
 from .child import wire
 from .errors import ReferenceLoadError, RubricError
 from .rubric import FunctionCheck, Rubric, TextCheck, ValueCheck
@@ -35,6 +36,9 @@ class FunctionPlan:
     cases: list[tuple]
     expected: list[Any]
     variants: dict[str, list[Any]] = field(default_factory=dict)  # mistake id -> outputs per case
+    # the self-check bundle's cases, drawn apart from the graded ones (cases.py); None for a
+    # hidden check, and when every case is fixed numbers and the rubric gives no `practice`
+    practice: FunctionPlan | None = None
 
 
 @dataclass
@@ -89,8 +93,26 @@ def _plan_function(check: FunctionCheck, reference: ModuleType, where: str) -> F
     except TypeError as exc:
         raise RubricError(f"{where}: the cases' arguments do not fit "
                           f"{check.reference_name}{inspect.signature(function)}: {exc}") from None
+    for number, case in enumerate(check.practice, start=1):
+        if list(case.keys()) != arg_names:
+            raise RubricError(f"{where}: practice case {number} names arguments {list(case)}, "
+                              f"the cases name {arg_names}")
     cases = generate_cases(check)
-    expected = [_run(function, args, f"{where}: the reference {check.reference_name}", number)
+    plan = _run_cases(check, reference, function, arg_names, cases, where, "case")
+    practice = generate_cases(check, PRACTICE) if check.visibility == "public" else []  # hidden: no bundle
+    if practice:
+        graded = [wire.encode(list(args)) for args in cases]
+        for number, args in enumerate(practice, start=1):
+            if wire.encode(list(args)) in graded:
+                raise RubricError(f"{where}: practice case {number} is also a graded case; the self-check "
+                                  "bundle would hold its answer")
+        plan.practice = _run_cases(check, reference, function, arg_names, practice, where, "practice case")
+    return plan
+
+
+def _run_cases(check: FunctionCheck, reference: ModuleType, function, arg_names: list[str], cases: list[tuple],
+               where: str, what: str) -> FunctionPlan:
+    expected = [_run(function, args, f"{where}: the reference {check.reference_name}", number, what)
                 for number, args in enumerate(cases, start=1)]
     variants: dict[str, list[Any]] = {}
     for mistake in check.mistakes:
@@ -108,12 +130,12 @@ def _reference_function(reference: ModuleType, name: str, where: str):
     return function
 
 
-def _run(function, args: tuple, where: str, number: int) -> Any:
+def _run(function, args: tuple, where: str, number: int, what: str = "case") -> Any:
     try:
         result = function(*for_reference(args))
     except Exception as exc:
-        raise ReferenceLoadError(f"{where} raises on case {number}: {type(exc).__name__}: {exc}") from None
-    return _as_plain(result, f"{where} on case {number}")
+        raise ReferenceLoadError(f"{where} raises on {what} {number}: {type(exc).__name__}: {exc}") from None
+    return _as_plain(result, f"{where} on {what} {number}")
 
 
 def _run_variant(function, args: tuple) -> Any:

@@ -5,6 +5,8 @@ per question and for the total (matplotlib, embedded as PNG data, so the file op
 an item analysis per check (pass rate, mean points, how often each known mistake occurred),
 submissions with errors or timeouts, the runtime per submission, and free text still awaiting
 review. `item_analysis` is a pure function of the result rows, so it can be checked apart.
+Every value shown is HTML-escaped, and the page's Content-Security-Policy loads nothing from
+outside it: the plots are `data:` images, the one script is allowed by its hash.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pandas as pd
 
 from .checks import ERROR_OUTCOMES
 from .errors import GradeError
+from .escaping import csp_meta
 from .gradebook import write_atomically
 from .ledger import Ledger
 from .rubric import Rubric
@@ -151,9 +154,9 @@ def _items_table(items: pd.DataFrame) -> str:
     for row in items.itertuples():
         shares = ", ".join(f"{count / row.students:.0%} {html.escape(m)}" for m, count in row.mistakes.items() if count)
         passed = "reviewed by hand" if row.kind == "text" else f"{row.pass_rate:.0%}"
-        body.append(f"<tr><td>{row.question}</td><td>{html.escape(row.check)}</td><td>{row.kind}</td>"
-                    f"<td>{passed}</td><td>{row.mean_points:.2f} / {row.max_points:g}</td>"
-                    f"<td>{shares}</td></tr>")
+        body.append(f"<tr><td>{html.escape(row.question)}</td><td>{html.escape(row.check)}</td>"
+                    f"<td>{html.escape(row.kind)}</td><td>{passed}</td>"
+                    f"<td>{row.mean_points:.2f} / {row.max_points:g}</td><td>{shares}</td></tr>")
     return ("<table class=items><tr><th>question</th><th>check</th><th>kind</th><th>passed</th>"
             f"<th>mean points</th><th>known mistakes</th></tr>{''.join(body)}</table>")
 
@@ -163,8 +166,8 @@ def _errors_table(results: pd.DataFrame, students: pd.DataFrame) -> str:
     problems = students[students["problem"] != ""]
     rows = [f"<tr><td>{html.escape(r.student)}</td><td>{html.escape(r.status)}</td><td>{html.escape(r.problem)}</td></tr>"
             for r in problems.itertuples()]
-    rows += [f"<tr><td>{html.escape(r.student)}</td><td>{r.outcome}</td><td>{r.question} {html.escape(r.check_id)}: "
-             f"{html.escape(r.feedback)}</td></tr>" for r in bad.itertuples()]
+    rows += [f"<tr><td>{html.escape(r.student)}</td><td>{html.escape(r.outcome)}</td><td>{html.escape(r.question)} "
+             f"{html.escape(r.check_id)}: {html.escape(r.feedback)}</td></tr>" for r in bad.itertuples()]
     if not rows:
         return "<p>None.</p>"
     return f"<table class=errors><tr><th>student</th><th>what</th><th>detail</th></tr>{''.join(rows)}</table>"
@@ -182,8 +185,8 @@ def _review_table(results: pd.DataFrame, rubric: Rubric) -> str:
     rows = []
     for question, group in text.groupby("question", sort=False):
         waiting = int(group["outcome"].isin(REVIEW_OUTCOMES).sum())
-        rows.append(f"<tr><td>{question}</td><td>{waiting}</td><td>{len(group)}</td>"
-                    f"<td><code>grade review {question}</code></td></tr>")
+        rows.append(f"<tr><td>{html.escape(question)}</td><td>{waiting}</td><td>{len(group)}</td>"
+                    f"<td><code>grade review {html.escape(question)}</code></td></tr>")
     return ("<table class=review><tr><th>question</th><th>awaiting review</th><th>answers</th><th>to review</th></tr>"
             f"{''.join(rows)}</table>")
 
@@ -192,16 +195,20 @@ def _image(data: str, title: str) -> str:
     return f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{data}"><figcaption>{html.escape(title)}</figcaption></figure>'
 
 
+# counts the plots that decoded, for a browser test; the page's only script, allowed by its hash
+_SCRIPT = """window.addEventListener("load", () => {
+  const images = [...document.images];
+  document.body.dataset.imagesLoaded = images.filter(i => i.complete && i.naturalWidth > 0).length;
+  document.body.dataset.images = images.length;
+});"""
+
+
 def _page(title: str, sections: list[str]) -> str:
     return f"""<!doctype html>
-<html lang=en><head><meta charset=utf-8><title>Report: {html.escape(title)}</title>
+<html lang=en><head><meta charset=utf-8>{csp_meta(_SCRIPT)}<title>Report: {html.escape(title)}</title>
 <style>body{{font:15px/1.45 system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em}}
 table{{border-collapse:collapse;margin:.5em 0 1.5em}}td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}
 th{{background:#eee}}img{{max-width:100%}}figure{{margin:1em 0}}</style></head>
 <body><h1>{html.escape(title)}</h1>{''.join(sections)}
-<script>window.addEventListener("load", () => {{
-  const images = [...document.images];
-  document.body.dataset.imagesLoaded = images.filter(i => i.complete && i.naturalWidth > 0).length;
-  document.body.dataset.images = images.length;
-}});</script></body></html>
+<script>{_SCRIPT}</script></body></html>
 """

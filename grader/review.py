@@ -4,7 +4,9 @@
 the answers comfortably: the criteria, each answer, the suggested points and which concepts
 were found). TAs can take a share each (`--share 2/3`). They fill in `points` (and
 `comment`) and `import_sheet` records them in the ledger under the reviewer's name, for the
-answer version they saw (its hash is a column of the sheet).
+answer version they saw (its hash is a column of the sheet). The sheet's string cells are
+spreadsheet-safe (a leading `'` before what would be a formula); the import takes them back,
+whether or not the spreadsheet program kept that quote.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import zlib
 from pathlib import Path
 
 from .errors import GradeError
-from .gradebook import atomic_file, write_atomically
+from .escaping import csp_meta, from_spreadsheet
+from .gradebook import atomic_file, csv_writer, write_atomically
 from .ledger import Ledger, ManualScore
 from .rubric import Rubric, TextCheck
 
@@ -39,7 +42,7 @@ def write_sheets(rubric: Rubric, ledger: Ledger, out: Path, question_id: str, sh
     csv_path = out / "review" / f"{question_id}{suffix}.csv"
     html_path = csv_path.with_suffix(".html")
     with atomic_file(csv_path) as stream:
-        writer = csv.writer(stream, lineterminator="\n")
+        writer = csv_writer(stream)
         writer.writerow(SHEET_COLUMNS)
         for r in rows:
             writer.writerow([r["student"], r["question"], r["check_id"], f"{r['max_points']:g}",
@@ -66,7 +69,7 @@ def _page(rubric: Rubric, question, rows: list[dict]) -> str:
            if r.get("points") not in (None, "") else "")
         + "</section>" for r in rows)
     return f"""<!doctype html>
-<html lang=en><head><meta charset=utf-8><title>Review {html.escape(question.id)}</title>
+<html lang=en><head><meta charset=utf-8>{csp_meta()}<title>Review {html.escape(question.id)}</title>
 <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:52em;margin:2em auto;padding:0 1em}}
 blockquote{{white-space:pre-wrap;background:#f6f6f6;margin:0;padding:.8em;border-left:4px solid #888}}
 .auto{{color:#555}}.manual{{color:#060}}section{{border-bottom:1px solid #ddd;padding:1em 0}}</style></head>
@@ -82,7 +85,7 @@ def import_sheet(rubric: Rubric, ledger: Ledger, sheet: Path, reviewer: str) -> 
     maxima = {(q.id, c.id): c.points for q, c in rubric.checks()}
     try:
         with open(sheet, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+            rows = [{key: from_spreadsheet(value) for key, value in row.items()} for row in csv.DictReader(handle)]
     except OSError as exc:
         raise GradeError(f"{sheet}: cannot read the review sheet ({exc.strerror or exc})") from None
     if rows and not {"student", "question", "check", "points", "answer_hash"} <= set(rows[0]):

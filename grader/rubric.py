@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
+import regex
 import yaml
 from pydantic import (
     AwareDatetime,
@@ -23,6 +24,9 @@ from pydantic import (
 )
 
 from .errors import RubricError
+from .untrusted import ANSWER_CHARS
+
+TEXT_FLAGS = regex.IGNORECASE | regex.DOTALL  # how a text criterion's patterns match an answer
 
 
 class Spec(BaseModel):
@@ -113,6 +117,9 @@ class FunctionCheck(CheckBase):
     reference: str | None = None
     seed: int = 0
     cases: Annotated[list[dict[str, ArgSpec]], Field(min_length=1)]
+    # cases for the self-check bundle only, never graded (default: the graded cases that draw
+    # arrays or toys, drawn again from a practice stream; see cases.py)
+    practice: list[dict[str, ArgSpec]] = []
     rtol: Annotated[float, Field(ge=0.0)] | None = None
     atol: Annotated[float, Field(ge=0.0)] | None = None
     call_timeout: Annotated[float, Field(gt=0)] | None = None
@@ -153,10 +160,11 @@ class Criterion(Spec):
     @field_validator("any")
     @classmethod
     def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        # compiled as the grader runs them: with the `regex` engine, whose searches take a timeout
         for pattern in patterns:
             try:
-                re.compile(pattern)
-            except re.error as exc:
+                regex.compile(pattern, TEXT_FLAGS)
+            except (regex.error, ValueError, TypeError, OverflowError, RecursionError) as exc:
                 raise ValueError(f"pattern {pattern!r} is not a valid regex: {exc}") from None
         return patterns
 
@@ -208,6 +216,7 @@ class Limits(Spec):
     call_timeout: Annotated[float, Field(gt=0)] = 5.0
     submission_timeout: Annotated[float, Field(gt=0)] = 120.0
     memory_mb: Annotated[int, Field(ge=128)] = 2048
+    answer_chars: Annotated[int, Field(ge=100)] = ANSWER_CHARS  # a longer free-text answer is cut, with a note
 
 
 class Tolerance(Spec):

@@ -16,8 +16,10 @@ per-process secret; anything else written to the reply channel is ignored.
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import json
+import math
 import os
 import queue
 import secrets
@@ -34,18 +36,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import cgroup
 from .child import wire
 from .rubric import Limits, Rubric
-from .sandbox import Bubblewrap, Plain, python_locations
+from .sandbox import WORKDIR_BYTES, Bubblewrap, Plain, python_locations
 from .submissions import Submission
 
 CHILD_SCRIPT = Path(__file__).resolve().parent / "child" / "__main__.py"
 PROJECT_ROOT = CHILD_SCRIPT.parent.parent.parent
-MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+MAX_MESSAGE_BYTES = 96 * 1024 * 1024  # one reply: a 64 MB array as base64, and its JSON
+MAX_CONTROL_BYTES = 1024 * 1024
+CLOSE_SECONDS = 5.0  # a session that has not ended this long after it was told to costs its sandbox
+WORKDIR_INODES = 16384  # tmpfs caps blocks, not inodes: without this, empty files eat kernel memory
+SCRATCH_BYTES = 16 * 1024 * 1024
+SCRATCH_INODES = 4096
 OUTPUT_TAIL_BYTES = 4000
 OPEN_FILES = 256
+MAX_CELLS = 10_000  # cell reports kept from one load
 PROCESSES = 64
 SLOTS = 64
+SLOT_OVERHEAD_MB = 256  # the zygote, and the page cache of what the sandbox reads
 SPAWN_TIMEOUT = 60.0  # a cold sandbox imports numpy first
 
 
@@ -121,6 +131,13 @@ def child_sys_path(hidden: tuple[Path, ...] = ()) -> list[str]:
     return result
 
 
+def session_filesystems(workdir: str) -> list[dict]:
+    """The fresh file systems each isolated session gets (see child/isolate.py)."""
+    return [{"path": workdir, "size": WORKDIR_BYTES, "inodes": WORKDIR_INODES, "mode": "0700"},
+            {"path": "/tmp", "size": SCRATCH_BYTES, "inodes": SCRATCH_INODES, "mode": "1777"},
+            {"path": "/dev/shm", "size": SCRATCH_BYTES, "inodes": SCRATCH_INODES // 4, "mode": "1777"}]
+
+
 def child_environment() -> dict[str, str]:
     env = {
         "PATH": "/usr/bin:/bin",
@@ -191,44 +208,63 @@ class Runner:
         files = submission.files()
         output = _Output()
         pending = list(requests)
-        dead: dict[str, Reply] = {}
-        first_load = True
         with self._slot() as slot:
-            while pending:
-                session = self._session(slot, files, output)
-                try:
-                    try:
-                        loaded = session.load(submission, deadline)
-                    except (_ChildDied, _ChildTimeout) as exc:
-                        report.load_failure = _load_failure_message(exc, self.limits, output.text())
-                        for request in pending:
-                            report.replies[request.key] = Reply(
-                                "timeout" if isinstance(exc, _ChildTimeout) else "crashed",
-                                detail=report.load_failure)
-                        break
-                    report.code_seconds += loaded["seconds"]
-                    if first_load:
-                        report.cells, report.ignored = loaded["cells"], loaded["ignored"]
-                        first_load = False
-                    pending = self._serve(session, pending, deadline, dead, report)
-                finally:
-                    session.close()
-                if pending:
-                    report.restarts += 1
-            if not self.confinement.sandboxed:
-                slot.stop()  # without a sandbox, stragglers could reach the next student: no reuse
+            try:
+                self._run_sessions(slot, submission, files, output, pending, deadline, report)
+            except (Aborted, KeyboardInterrupt):
+                raise
+            except Exception as exc:  # what the grader could not handle costs this student only
+                slot.stop()
+                detail = f"the grader could not handle what the process sent ({type(exc).__name__})"
+                for request in requests:
+                    report.replies.setdefault(request.key, Reply("crashed", detail=detail))
+            if not self.confinement.isolates_sessions:
+                slot.stop()  # sessions are not isolated from each other: no zygote serves two students
         report.output_tail, report.output_bytes = output.text(), output.total
         report.seconds = time.monotonic() - started
         return report
 
+    def _run_sessions(self, slot: _Slot, submission: Submission, files: list[tuple[str, bytes]],
+                      output: _Output, pending: list[Request], deadline: float, report: RunReport) -> None:
+        """One session after another until every request has a reply: a call that kills or
+        hangs its process costs that process, and a fresh one serves the rest."""
+        dead: dict[str, Reply] = {}
+        first_load = True
+        while pending:
+            session = self._session(slot, files, output)
+            try:
+                try:
+                    loaded = session.load(submission, deadline)
+                except (_ChildDied, _ChildTimeout) as exc:
+                    report.load_failure = _load_failure_message(exc, self.limits, output.text())
+                    for request in pending:
+                        report.replies[request.key] = Reply(
+                            "timeout" if isinstance(exc, _ChildTimeout) else "crashed", detail=report.load_failure)
+                    return
+                report.code_seconds += loaded["seconds"]
+                if first_load:
+                    report.cells, report.ignored = loaded["cells"], loaded["ignored"]
+                    first_load = False
+                pending = self._serve(session, pending, deadline, dead, report)
+            finally:
+                session.close()
+                if not session.clean:
+                    slot.stop()  # not provably clean: this sandbox serves nobody else
+            if pending:
+                report.restarts += 1
+
     def command(self, slot: _Slot, fds: tuple[int, int, int, int]) -> list[str]:
         confinement = self.confinement
         workdir = confinement.workdir(slot.scratch)
+        readable = python_locations(self.python) + self._import_path
         config = {
-            "sys_path": [confinement.child_dir, workdir, *self._import_path],
+            # read-only places only: the zygote must never import from the working folder
+            "sys_path": [confinement.child_dir, *self._import_path],
             "workdir": workdir,
             "own_pid_namespace": confinement.sandboxed,
-            "scratch": ["/tmp", "/dev/shm"] if confinement.sandboxed else [],
+            "isolate": confinement.isolates_sessions,
+            "filesystems": session_filesystems(workdir),
+            "keep": [p for p in readable if any(p.startswith(f"{fs['path']}/") for fs in session_filesystems(workdir))],
             "memory_mb": self.limits.memory_mb,
             "cpu_seconds": self.limits.submission_timeout + 5,
             "file_size_mb": 64,
@@ -237,7 +273,8 @@ class Runner:
         }
         script = f"{confinement.child_dir}/__main__.py"
         argv = [self.python, "-I", "-S", script, *map(str, fds), json.dumps(config)]
-        return confinement.wrap(argv, slot.uid, python_locations() + self._import_path)
+        wrapped = confinement.wrap(argv, slot.uid, readable)
+        return slot.group.enter_then(wrapped) if slot.group is not None else wrapped
 
     # ------------------------------------------------------------ internals
 
@@ -245,7 +282,7 @@ class Runner:
     def _slot(self):
         with self._lock:
             if self._idle.empty() and len(self._slots) < SLOTS:
-                slot = _Slot(len(self._slots), self.confinement)
+                slot = _Slot(len(self._slots), self.confinement, self.limits)
                 self._slots.append(slot)
                 self._idle.put(slot)
         slot = self._idle.get()
@@ -313,13 +350,64 @@ class _Output:
         return self._tail.decode("utf-8", "replace")
 
 
+class _Lines:
+    """Whole lines from one pipe, bounded while they are read, never after: a line longer
+    than `limit` is dropped as it arrives, and a line that does not start with `prefix` (the
+    session's secret) is dropped from its first bytes on, unparsed and unbuffered. A reply
+    that starts with the secret but outgrows the limit is remembered as `oversized`."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.prefix = b""
+        self.lines: collections.deque[bytes] = collections.deque()
+        self.oversized = False
+        self._partial = bytearray()
+        self._skipping = False
+
+    def reset(self, prefix: bytes) -> None:
+        self.prefix = prefix
+        self.lines.clear()
+        self.oversized = False
+        self._partial.clear()
+        self._skipping = False
+
+    def feed(self, chunk: bytes) -> None:
+        view = memoryview(chunk)
+        start = 0
+        while start < len(chunk):
+            end = chunk.find(b"\n", start)
+            stop = len(chunk) if end < 0 else end
+            if not self._skipping:
+                self._partial += view[start:stop]
+                if not self._plausible():
+                    self._skipping = True
+                    self._partial.clear()
+            if end < 0:
+                return
+            if not self._skipping and self._partial:
+                self.lines.append(bytes(self._partial))
+            self._partial.clear()
+            self._skipping = False
+            start = end + 1
+
+    def _plausible(self) -> bool:
+        if len(self._partial) > self.limit:
+            self.oversized = self.oversized or (bool(self.prefix) and self._partial.startswith(self.prefix))
+            return False
+        known = min(len(self._partial), len(self.prefix))
+        return self._partial[:known] == self.prefix[:known]
+
+
 class _Slot:
     """One place to run a submission at a time: its own uid and, while warm, its zygote."""
 
-    def __init__(self, index: int, confinement: Plain | Bubblewrap) -> None:
+    def __init__(self, index: int, confinement: Plain | Bubblewrap, limits: Limits | None = None) -> None:
         self.uid = confinement.uid_for(index)
         self.scratch = Path(tempfile.mkdtemp(prefix="grade-slot-"))
         self.zygote: _Zygote | None = None
+        # all of the slot's processes together: one student's share of memory plus the zygote's
+        self.group = cgroup.create(f"grade-{os.getpid()}-{index}-{secrets.token_hex(4)}", (limits.memory_mb + SLOT_OVERHEAD_MB) << 20,
+                                   PROCESSES + 8) if limits is not None else None
 
     def stop(self) -> None:
         if self.zygote is not None:
@@ -331,6 +419,8 @@ def _close_slots(slots: list[_Slot]) -> None:
     for slot in slots:
         slot.stop()
         shutil.rmtree(slot.scratch, ignore_errors=True)
+        if slot.group is not None:
+            slot.group.remove()
 
 
 class _Zygote:
@@ -354,7 +444,8 @@ class _Zygote:
         self.selector = selectors.DefaultSelector()
         for fd, role in ((self._ctl_r, "control"), (self.data_r, "data"), (self.output_r, "output")):
             self.selector.register(fd, selectors.EVENT_READ, role)
-        self.buffers = {"control": b"", "data": b""}
+        self.lines = {"control": _Lines(MAX_CONTROL_BYTES), "data": _Lines(MAX_MESSAGE_BYTES)}
+        self.served = 0  # sessions started; more than one only where sessions are isolated
         self.output: _Output | None = None
         self._killed = False
         self.control_lost = False
@@ -367,8 +458,8 @@ class _Zygote:
         if not self.alive():
             raise _ChildDied("the sandbox is gone")
         self.output = output
-        self.buffers["data"] = b""
         secret = secrets.token_hex(16)
+        self.lines["data"].reset(f'{{"secret": "{secret}"'.encode())
         encoded = [{"path": name, "data": base64.b64encode(data).decode("ascii")} for name, data in files]
         self.send(self.control_w, {"op": "spawn", "secret": secret, "files": encoded})
         # the zygote drains stale requests before it forks: wait, or it would eat ours
@@ -378,6 +469,7 @@ class _Zygote:
                 raise _ChildDied("the sandbox did not start a process in time")
         if (_parse(self.next_line("control")) or {}).get("op") != "started":
             raise _ChildDied("the sandbox sent a malformed message")
+        self.served += 1
         if not self.init_pids:
             self.init_pids = _children(self.process.pid)  # found while bwrap is surely alive
         return _Session(self, secret)
@@ -404,27 +496,25 @@ class _Zygote:
                     self.selector.unregister(key.fd)
                 continue
             if not chunk and key.data == "control":
-                # the student's code killed the zygote (same uid): the session itself may go on
+                # the zygote is gone (killed with its sandbox): the session itself may go on
                 self.control_lost = True
                 self.selector.unregister(key.fd)
                 continue
             if not chunk:
                 raise _ChildDied(self.exit_description())
-            self.buffers[key.data] += chunk
-            if len(self.buffers[key.data]) > MAX_MESSAGE_BYTES:
-                raise _ChildDied("it sent an oversized message")
+            self.lines[key.data].feed(chunk)
+            if self.lines["control"].oversized or len(self.lines["control"].lines) > 16:
+                raise _ChildDied("the sandbox sent a malformed message")
         return self._complete_line()
 
     def _complete_line(self) -> str | None:
         for role in ("control", "data"):
-            self.buffers[role] = self.buffers[role].lstrip(b"\n")  # replies start with a newline
-            if b"\n" in self.buffers[role]:
+            if self.lines[role].lines:
                 return role
         return None
 
     def next_line(self, role: str) -> bytes:
-        line, self.buffers[role] = self.buffers[role].split(b"\n", 1)
-        return line
+        return self.lines[role].lines.popleft()
 
     def exit_description(self) -> str:
         try:
@@ -475,6 +565,7 @@ class _Session:
         self._next_id = 0
         self._ended = False
         self._hung = False
+        self.clean = False  # the zygote confirmed that nothing of the session is left
 
     def load(self, submission: Submission, deadline: float) -> dict:
         self._send({"op": "load", "kind": submission.kind, "module": submission.module_name,
@@ -484,9 +575,8 @@ class _Session:
         ignored = message.get("ignored")
         if not isinstance(cells, list) or not isinstance(ignored, list):
             raise _ChildDied("it sent a malformed load report")
-        seconds = message.get("seconds")
-        return {"cells": [_clean_cell(c) for c in cells], "ignored": [str(i)[:200] for i in ignored][:50],
-                "seconds": float(seconds) if type(seconds) in (int, float) else 0.0}
+        return {"cells": [_clean_cell(c) for c in cells[:MAX_CELLS]], "ignored": [str(i)[:200] for i in ignored[:50]],
+                "seconds": _seconds(message.get("seconds"))}
 
     def ask(self, request: Request, timeout: float) -> Reply:
         self._next_id += 1
@@ -501,21 +591,24 @@ class _Session:
                 return _reply_from(answer)
 
     def close(self) -> None:
-        """End the session. A hung process, or a zygote that does not confirm the end within
-        a few seconds, costs the whole sandbox: it is killed, and the next session starts a
-        fresh one."""
+        """End the session within CLOSE_SECONDS, whatever the student's process does; a
+        session whose end the zygote does not confirm in time costs the whole sandbox."""
         if self._ended:
             return
         if self.zygote.control_lost:
             self.zygote.kill()
             return
+        end = time.monotonic() + CLOSE_SECONDS
         try:
             if self._hung:  # the zygote kills the session's processes; it stays warm
                 self.zygote.send(self.zygote.control_w, {"op": "kill"})
             else:
                 self._send({"op": "exit"})
-            while True:
-                self._receive(5.0)  # until the zygote reports the end on its control pipe
+                try:
+                    self._drain_until(min(end, time.monotonic() + 1.0))
+                except _ChildTimeout:  # not gone by itself: the zygote ends it
+                    self.zygote.send(self.zygote.control_w, {"op": "kill"})
+            self._drain_until(end)
         except _ChildDied:
             pass
         except _ChildTimeout:
@@ -526,14 +619,21 @@ class _Session:
         except _ChildDied:
             pass
 
+    def _drain_until(self, end: float) -> None:
+        """Ignore replies until the zygote reports the end (raises _ChildDied) or `end`."""
+        while True:
+            self._receive(max(end - time.monotonic(), 0.0))
+
     def _send(self, message: dict) -> None:
         self.zygote.send(self.zygote.data_w, message)
 
     def _receive(self, timeout: float) -> dict:
-        """The next reply that carries this session's secret; other lines are ignored.
-        A message on the control pipe means the session's process has ended."""
+        """The next reply that carries this session's secret; other lines were dropped
+        unread. A message on the control pipe means the session's process has ended."""
         end = time.monotonic() + timeout
         while True:
+            if self.zygote.lines["data"].oversized:
+                raise _ChildDied(f"it sent a reply larger than {MAX_MESSAGE_BYTES // 2**20} MB")
             left = end - time.monotonic()
             if left <= 0:
                 self._hung = True
@@ -541,7 +641,9 @@ class _Session:
             role = self.zygote.read(left)
             if role == "control":
                 self._ended = True
-                raise _ChildDied(_ended_description(_parse(self.zygote.next_line("control"))))
+                ended = _parse(self.zygote.next_line("control")) or {}
+                self.clean = ended.get("op") == "ended" and ended.get("clean") is True
+                raise _ChildDied(_ended_description(ended))
             if role == "data":
                 message = _parse(self.zygote.next_line("data"))
                 if message is not None and message.pop("secret", None) == self.secret:
@@ -576,10 +678,28 @@ def _describe_exit(code: int) -> str:
     return f"exit status {code}"
 
 
+def _seconds(value: Any) -> float:
+    """A time the student's process reported: a finite, non-negative float, else 0."""
+    if type(value) not in (int, float):
+        return 0.0
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return 0.0
+    return seconds if math.isfinite(seconds) and 0.0 <= seconds < 1e6 else 0.0
+
+
 def _reply_from(answer: dict) -> Reply:
+    """A reply rebuilt on the trusted side; whatever it holds, it never raises."""
+    try:
+        return _checked_reply(answer)
+    except (ValueError, TypeError, RecursionError, MemoryError, OverflowError, KeyError) as exc:
+        return Reply("invalid", detail=f"a malformed reply came back ({type(exc).__name__})")
+
+
+def _checked_reply(answer: dict) -> Reply:
     status = answer.get("status")
-    seconds = answer.get("seconds")
-    seconds = float(seconds) if type(seconds) in (int, float) else 0.0
+    seconds = _seconds(answer.get("seconds"))
     if status == "ok":
         mutated = answer.get("mutated") or []
         if not (isinstance(mutated, list) and all(type(i) is int for i in mutated)):
@@ -600,7 +720,7 @@ def _reply_from(answer: dict) -> Reply:
 def _parse(line: bytes) -> dict | None:
     try:
         message = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError, MemoryError):  # e.g. nested too deep to parse
         return None
     return message if isinstance(message, dict) else None
 

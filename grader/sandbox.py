@@ -41,6 +41,7 @@ class Plain:
     """No sandbox: a child process with resource limits only."""
 
     sandboxed = False
+    isolates_sessions = False
     child_dir = str(CHILD_DIR)
 
     def __init__(self, reason: str = "the sandbox is off") -> None:
@@ -64,9 +65,12 @@ class Bubblewrap:
     child_dir = INSIDE_CHILD_DIR
     description = "sandboxed (bubblewrap)"
 
-    def __init__(self, bwrap: str, setpriv: str | None) -> None:
+    def __init__(self, bwrap: str, setpriv: str | None, isolates_sessions: bool = False) -> None:
         self.bwrap = bwrap
         self.setpriv = setpriv  # None when not root: bwrap's user namespace drops rights instead
+        # whether each session can get namespaces and file systems of its own (child/isolate.py);
+        # only then may one warm zygote serve one student after another
+        self.isolates_sessions = isolates_sessions
 
     def workdir(self, host_scratch: Path) -> str:
         return INSIDE_WORKDIR
@@ -81,7 +85,8 @@ class Bubblewrap:
         args = [self.bwrap, "--unshare-pid", "--as-pid-1", "--unshare-net", "--unshare-ipc", "--unshare-uts",
                 "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
         if uid is None:
-            args += ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
+            # no --disable-userns: each session makes a user namespace of its own (isolate.py)
+            args += ["--unshare-user", "--cap-drop", "ALL"]
         else:
             args += ["--cap-drop", "ALL"] + [a for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
                                              for a in ("--cap-add", cap)]
@@ -101,10 +106,13 @@ class Bubblewrap:
         return args + argv
 
 
-def python_locations() -> list[str]:
-    """What must be readable for the interpreter to start: its prefixes and executable."""
+def python_locations(python: str = sys.executable) -> list[str]:
+    """What must be readable for the interpreter to start: its prefixes and executable (and,
+    for another interpreter such as a virtualenv's, the folder it lives in)."""
     places = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-              str(Path(sys.executable).parent), str(Path(sys.executable).resolve().parent.parent)}
+              str(Path(python).parent), str(Path(python).resolve().parent.parent)}
+    if python != sys.executable:
+        places.add(str(Path(python).parent.parent))
     return sorted(p for p in places if p and os.path.isdir(p) and p != "/")
 
 
@@ -169,11 +177,15 @@ def _probe() -> tuple[str, Bubblewrap | None]:
         return "setpriv (util-linux) is needed to drop root inside the sandbox", None
     sandbox = Bubblewrap(bwrap, setpriv)
     try:
-        argv = sandbox.wrap([sys.executable, "-I", "-S", "-c", "pass"], sandbox.uid_for(0), python_locations())
+        script = f"{INSIDE_CHILD_DIR}/isolate.py"
+        argv = sandbox.wrap([sys.executable, "-I", "-S", script, "probe"], sandbox.uid_for(0), python_locations())
         result = subprocess.run(argv, capture_output=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bwrap did not start ({exc})", None
+    said = result.stderr.decode(errors="replace").strip().splitlines()
+    if result.returncode == 1 and said and said[-1].startswith("isolation:"):
+        return "", sandbox  # a sandbox per student: sessions cannot be isolated inside one
     if result.returncode != 0:
-        said = result.stderr.decode(errors="replace").strip().splitlines()
         return f"bwrap failed: {said[-1] if said else f'exit status {result.returncode}'}", None
+    sandbox.isolates_sessions = True
     return "", sandbox

@@ -12,9 +12,10 @@ from datetime import datetime
 
 from .checks import ERROR_OUTCOMES, CheckResult
 from .rubric import Rubric
+from .untrusted import seconds
 
-# A row's status is ok, error, load_error, unreadable, duplicate or missing, possibly followed
-# by notes in parentheses: code run outside the sandbox says so.
+# A row's status is ok, error, load_error, empty, unreadable, duplicate or missing, possibly
+# followed by notes in parentheses: code run outside the sandbox says so.
 UNSANDBOXED = " (not sandboxed)"
 
 
@@ -79,8 +80,8 @@ def row_of(rubric: Rubric, result: StudentResult, submitted: datetime | None = N
     earned = total_points(result.checks)
     days, penalty = late_penalty(rubric, submitted, earned)
     return StudentRow(result.student, result.status, question_points(rubric, result.checks),
-                      round(earned - penalty, 6), result.to_review, result.seconds, result.code_seconds,
-                      submitted, days, penalty)
+                      round(earned - penalty, 6), result.to_review, seconds(result.seconds),
+                      seconds(result.code_seconds), submitted, days, penalty)
 
 
 def late_penalty(rubric: Rubric, submitted: datetime | None, earned: float) -> tuple[float, float]:

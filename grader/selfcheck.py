@@ -1,9 +1,11 @@
 """`grade check`: the public checks, on a student's own machine, with honest feedback.
 
 The bundle (see `assign.bundle_for`) is rebuilt into the same plan objects the instructor's
-run uses, so a function check reports the same mistake with the same words. What cannot be
-decided here is said so: hidden checks and free text are "graded later"; bools and short
-names are checked for their form only. It never says "all passed" while points remain open.
+run uses, so a function check reports the same mistake with the same words, on practice
+cases drawn like the graded ones but not the same (the bundle holds no graded answer). What
+cannot be decided here is said so: hidden checks and free text are "graded later"; bools,
+short names and functions whose cases are fixed numbers are checked for their form only.
+It never says "all passed" while points remain open.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checks import CheckResult, compare, judge_function, result
+import numpy as np
+
+from .cases import describe_case
+from .checks import CheckResult, _case_problem, _kind, _matching_mistake, as_array, compare, judge_function, result
 from .child import wire
 from .errors import GradeError
 from .hashed import HashedNumber
@@ -22,6 +27,8 @@ from .rubric import FunctionCheck, FunctionMistake, Limits, Question, Tolerance,
 from .runner import Reply, Request, Runner
 from .sandbox import Plain
 from .submissions import read_submission
+
+BUNDLE_FORMAT = 2  # 2: practice cases, forms of fixed-number checks, one salt per value check
 
 
 @dataclass
@@ -38,6 +45,8 @@ class Line:
 class Bundle:
     def __init__(self, data: dict, path: Path) -> None:
         try:
+            if data.get("format") != BUNDLE_FORMAT:
+                raise ValueError(f"format {data.get('format')!r}, not {BUNDLE_FORMAT}")
             self.title = str(data["title"])
             self.entry = data.get("entry")
             self.limits = Limits(**data["limits"])
@@ -104,6 +113,7 @@ def _plans_and_requests(bundle: Bundle, submission):
 
 
 def _function_plan(q: dict, c: dict) -> FunctionPlan:
+    """The check's plan; for a check of fixed numbers (`forms`), `expected` holds the forms."""
     mistakes = [FunctionMistake(id=m["id"], feedback=m["feedback"], credit=m["credit"],
                                 variant=None if "raises" in m else m["id"],
                                 raises=m.get("raises"), message=m.get("message", "")) for m in c["mistakes"]]
@@ -111,16 +121,14 @@ def _function_plan(q: dict, c: dict) -> FunctionPlan:
                           atol=c["atol"], call_timeout=c["call_timeout"], mistakes=mistakes,
                           cases=[{name: 0 for name in c["arg_names"]}])
     cases = [tuple(wire.decode(case, allow_toys=True)) for case in c["cases"]]
+    if "forms" in c:
+        return FunctionPlan(check, c["arg_names"], cases, list(c["forms"]))
     variants = {m["id"]: [_output(o) for o in m["outputs"]] for m in c["mistakes"] if "outputs" in m}
     return FunctionPlan(check, c["arg_names"], cases, [_output(o) for o in c["expected"]], variants)
 
 
 def _output(data: dict):
-    if "raised" in data:
-        return Raised(data["raised"])
-    if data.get("hashed"):
-        return HashedNumber.from_dict(data)
-    return wire.decode(data)
+    return Raised(data["raised"]) if "raised" in data else wire.decode(data)
 
 
 def _judge(bundle: Bundle, q: dict, c: dict, plan, submission, report) -> Line:
@@ -138,8 +146,59 @@ def _judge(bundle: Bundle, q: dict, c: dict, plan, submission, report) -> Line:
     question = Question(id=q["id"], title=q["title"], checks=[plan.check if plan else _stand_in(c)])
     if c["kind"] == "function":
         replies = [report.replies.get(f"{key}/{i}", Reply("missing")) for i in range(len(plan.cases))]
+        if "forms" in c:
+            return _form_line(question, plan, replies, bundle.tolerance)
         return _line(judge_function(question, plan, replies, bundle.tolerance))
     return _value_line(question, c, report.replies.get(key))
+
+
+def _form_line(question: Question, plan: FunctionPlan, replies: list[Reply], tolerance: Tolerance) -> Line:
+    """A function whose cases are fixed numbers: the bundle holds the form of each answer
+    (an array's shape, a number), not its values, which would be the graded answers."""
+    check = plan.check
+    if any(r.status in ("missing", "not_callable") for r in replies) or all(
+            r.status == "error" and (r.error or {}).get("type") == "NotImplementedError" for r in replies):
+        return _line(judge_function(question, plan, replies, tolerance))  # decided before any value is compared
+    problems = []
+    for number, (args, form, reply) in enumerate(zip(plan.cases, plan.expected, replies), start=1):
+        if reply.status != "ok":
+            problem = _case_problem(plan, args, None, reply, 0.0, 0.0)
+        else:
+            problem = _form_problem(form, reply.value)
+            if problem is None and reply.mutated:
+                names = ", ".join(f"`{plan.arg_names[i]}`" for i in reply.mutated if i < len(plan.arg_names))
+                problem = f"modified its argument {names} in place (work on a copy)"
+        if problem:
+            problems.append((number, args, reply, problem))
+    name = f"`{check.name}`"
+    if not problems:
+        return Line(question.id, check.id, "format only", check.points,
+                    f"{name} answers all {len(plan.cases)} cases in the right form; its cases are fixed numbers, "
+                    "so whether the values are right is graded later")
+    mistake = _matching_mistake(plan, replies, 0.0, 0.0)  # only mistakes named by their exception
+    if mistake is not None:
+        return _line(result(question, check, "mistake", mistake.feedback, mistake.credit, mistake.id))
+    number, args, reply, problem = problems[0]
+    where = f"case {number} of {len(plan.cases)} ({describe_case(plan.arg_names, args)})"
+    outcome = {"timeout": "timeout", "crashed": "error", "error": "error"}.get(reply.status, "failed")
+    return _line(result(question, check, outcome, f"{name} {problem} in {where}."))
+
+
+def _form_problem(form: dict, value) -> str | None:
+    if form.get("form") == "array":
+        value = as_array(value, tuple(form["shape"]))
+        if isinstance(value, str):
+            return value
+        if form.get("finite") and not np.isfinite(value.astype(np.float64)).all():
+            return "returned NaN or infinite values"
+        return None
+    if form.get("form") == "number":
+        if isinstance(value, np.ndarray) and value.size == 1:
+            value = float(value.reshape(()))
+        if type(value) not in (int, float):
+            return f"returned {_kind(value)}, expected a number"
+        return None if type(value) is int or math.isfinite(value) else "returned NaN or an infinite value"
+    return None if type(value).__name__ == form.get("form") else f"returned {_kind(value)}, expected a {form.get('form')}"
 
 
 def _stand_in(c: dict) -> ValueCheck:

@@ -1,9 +1,10 @@
 """Results kept as soon as they exist, so an interrupted run resumes and a rerun is cheap.
 
 One JSON file per student under `OUT/.grade/results/`, written atomically right after that
-student is graded. Its name is the student id; inside, a key made of the submission's
-content, the rubric, the reference, the grader's version and whether the sandbox was on.
-A stored result is used only when the key still matches.
+student is graded. Its name is made from the student id (cut, ASCII, with a hash of the
+id: never a path, never too long); inside, a key made of the submission's content, the
+rubric, the reference, the grader's version and whether the sandbox was on. A stored
+result is used only when the key still matches.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from .checks import CheckResult
 from .gradebook import write_atomically
 from .reference import Plan
 from .scoring import StudentResult
-from .submissions import Submission
+from .submissions import MAX_NOTEBOOK_BYTES, Submission
+from .untrusted import file_stem, short_hash
 
 FORMAT = 1
+CHUNK = 1 << 20
 
 
 class ResultStore:
@@ -35,13 +38,13 @@ class ResultStore:
         path = self._path(submission)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return None
         if not isinstance(data, dict) or data.get("key") != self.key(submission):
             return None
         try:
             return _result_from(data["result"])
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             return None
 
     def load(self, submission: Submission) -> StudentResult:
@@ -54,19 +57,32 @@ class ResultStore:
         write_atomically(self._path(submission), json.dumps(data, indent=1))
 
     def key(self, submission: Submission) -> str:
+        """What identifies this version of the submission, read in chunks (a file of any
+        size costs no memory; one beyond what would be read is known by its size and time)."""
         digest = hashlib.sha256(self.plan_key.encode())
         digest.update(b"duplicate" if submission.status == "duplicate" else b"")
+        budget = [MAX_NOTEBOOK_BYTES]  # bytes read for the key; beyond that, sizes and times
         try:
-            contents = submission.content()
-        except OSError as exc:
-            contents = [("unreadable", str(exc).encode())]
-        for name, content in contents:
-            digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
+            for name, path in submission.file_paths():
+                digest.update(name.encode("utf-8", "surrogatepass") + b"\0" + _file_digest(path, budget))
+        except Exception as exc:  # unreadable: what went wrong identifies this version
+            digest.update(b"unreadable\0" + repr(exc).encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
 
     def _path(self, submission: Submission) -> Path:
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in submission.student)
-        return self.folder / f"{safe}-{hashlib.sha256(submission.student.encode()).hexdigest()[:8]}.json"
+        return self.folder / f"{file_stem(submission.student)}-{short_hash(submission.student)[:8]}.json"
+
+
+def _file_digest(path: Path, budget: list[int]) -> bytes:
+    state = path.stat()
+    if state.st_size > budget[0]:  # too large to be graded (unreadable), whatever is in it
+        return f"size {state.st_size} modified {state.st_mtime_ns}".encode()
+    budget[0] -= state.st_size
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.digest()
 
 
 def _plan_key(plan: Plan, sandboxed: bool) -> str:

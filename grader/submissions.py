@@ -6,22 +6,31 @@ nbformat; their code cells are turned into plain Python with IPython's own input
 transformer (magics become `get_ipython()` calls that the child answers); markdown cells
 tagged `answer:<qid>` are read as free-text answers. Anything else in the folder is skipped
 with a warning; two submissions with one id are a `duplicate` row, not a silent pick.
+
+The id is the file stem or folder name, made readable (`untrusted.student_id`): control
+characters, undecodable bytes or a very long name cannot reach a file name, a CSV or the
+ledger as they are. A file with no code and no answers is `empty`; only regular files are
+read (a FIFO or device named `x.py` would block or never end).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import SubmissionsError
+from .untrusted import student_id
 
 CODE_SUFFIXES = (".py", ".ipynb")
 JUNK_FOLDERS = {"__pycache__", ".ipynb_checkpoints", "__MACOSX"}
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
 MAX_NOTEBOOK_BYTES = 512 * 1024 * 1024  # outputs make notebooks large; their code is small
+MAX_FOLDER_BYTES = 64 * 1024 * 1024  # the files a folder's code gets (the sandbox's working folder holds 64 MB)
+EMPTY = "has no code and no answers"
 
 
 @dataclass(frozen=True)
@@ -43,7 +52,7 @@ class Submission:
     entry: str = ""  # the entry file, relative to the folder copied for the child
     cells: tuple[Cell, ...] = ()
     answers: dict[str, str] = field(default_factory=dict)  # qid -> text of tagged cells
-    status: str = "ok"  # ok | unreadable | duplicate | unread (found, not parsed yet)
+    status: str = "ok"  # ok | empty | unreadable | duplicate | unread (found, not parsed yet)
     problem: str = ""
 
     @property
@@ -53,16 +62,23 @@ class Submission:
 
     def content(self) -> list[tuple[str, bytes]]:
         """Every file of the submission as (path relative to its folder, bytes), in a fixed
-        order: what identifies this version of it. No system junk, no symbolic links."""
+        order: what identifies this version of it. No system junk, no symbolic links, only
+        regular files."""
+        return [(name, path.read_bytes()) for name, path in self.file_paths()]
+
+    def file_paths(self) -> list[tuple[str, Path]]:
+        """The files of `content`, as (path relative to its folder, path), without reading them."""
         if not self.path.is_dir():
-            return [(self.entry or self.path.name, self.path.read_bytes())]
+            if not _is_regular(self.path):
+                raise OSError(f"{self.path.name} is not a regular file")
+            return [(self.entry or self.path.name, self.path)]
         found = []
         for root, folders, names in os.walk(self.path):
             folders[:] = sorted(f for f in folders if f not in JUNK_FOLDERS and not os.path.islink(os.path.join(root, f)))
             for name in sorted(names):
                 file = Path(root) / name
-                if not file.is_symlink():
-                    found.append((str(file.relative_to(self.path)), file.read_bytes()))
+                if _is_regular(file):
+                    found.append((str(file.relative_to(self.path)), file))
         return found
 
     def files(self) -> list[tuple[str, bytes]]:
@@ -97,7 +113,7 @@ def discover(folder: str | Path, entry_module: str | None = None, *,
         if name.startswith(".") or name in JUNK_FOLDERS or name.startswith("__"):
             warnings.append(f"skipped {path}: not a submission (hidden or system file)")
         elif path.is_dir() or path.suffix in CODE_SUFFIXES:
-            claims[path.stem if path.is_file() else name].append(path)
+            claims[student_id(name if path.is_dir() else path.stem)].append(path)
         else:
             warnings.append(f"skipped {path}: not a submission (expected .py, .ipynb or a folder)")
     submissions = []
@@ -117,7 +133,7 @@ def discover(folder: str | Path, entry_module: str | None = None, *,
 
 def read_submission(path: Path, student: str | None = None, entry_module: str | None = None) -> Submission:
     """Read one submission; a broken one comes back with status `unreadable` and the reason."""
-    student = student or (path.name if path.is_dir() else path.stem)
+    student = student or student_id(path.name if path.is_dir() else path.stem)
     try:
         if path.is_symlink():
             # a link could point anywhere the grader can read, the reference included
@@ -125,16 +141,36 @@ def read_submission(path: Path, student: str | None = None, entry_module: str | 
         if path.is_dir():
             entry = _folder_entry(path, entry_module)
             base = _read_file(path / entry, student, entry)
-            return Submission(student, path, base.kind, entry, base.cells, base.answers)
+            _check_folder_size(path, entry if base.kind == "ipynb" else None)
+            return Submission(student, path, base.kind, entry, base.cells, base.answers, base.status, base.problem)
         return _read_file(path, student, path.name)
     except _Unreadable as exc:
         return Submission(student, path, status="unreadable", problem=str(exc))
+    except (OSError, ValueError, RecursionError, MemoryError) as exc:  # whatever the file system or the file did
+        return Submission(student, path, status="unreadable",
+                          problem=f"cannot read {path.name}: {getattr(exc, 'strerror', None) or exc}")
 
 
 class _Unreadable(Exception):
     pass
 
 
+def _is_regular(path: Path) -> bool:
+    """A regular file, not a link, FIFO, socket or device (reading those blocks or never ends)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _check_folder_size(folder: Path, notebook: str | None) -> None:
+    total = 0
+    for name, path in Submission("", folder).file_paths():
+        if name != notebook:  # a notebook entry's cells travel on their own
+            total += path.stat().st_size
+    if total > MAX_FOLDER_BYTES:
+        raise _Unreadable(f"the folder holds {total // 1_000_000} MB of files, more than the "
+                          f"{MAX_FOLDER_BYTES // 2**20} MB the code may get; leave out large data files")
 
 
 def _folder_entry(folder: Path, entry_module: str | None) -> str:
@@ -161,6 +197,8 @@ def _folder_entry(folder: Path, entry_module: str | None) -> str:
 
 def _read_file(path: Path, student: str, entry: str) -> Submission:
     try:
+        if not _is_regular(path):
+            raise _Unreadable(f"{path.name} is not a regular file; hand in the file itself")
         size = path.stat().st_size
         if size > (MAX_NOTEBOOK_BYTES if path.suffix == ".ipynb" else MAX_SOURCE_BYTES):
             raise _Unreadable(f"{path.name} is {size // 1_000_000} MB, too large; clear the outputs and hand it in again")
@@ -175,8 +213,18 @@ def _read_file(path: Path, student: str, entry: str) -> Submission:
         raise _Unreadable(f"{path.name} holds binary data, not source code")
     if path.suffix == ".ipynb":
         cells, answers = read_notebook(text, entry)  # the file's own name, also inside a folder
-        return Submission(student, path, "ipynb", entry, cells, answers)
+        empty = not answers and not any(_has_code(cell.source) for cell in cells)
+        return Submission(student, path, "ipynb", entry, cells, answers,
+                          *(("empty", f"the notebook {entry} {EMPTY}") if empty else ()))
+    if not _has_code(text):
+        return Submission(student, path, "py", entry, (Cell(entry, text),), status="empty",
+                          problem=f"the file {entry} {EMPTY}")
     return Submission(student, path, "py", entry, (Cell(entry, text),))
+
+
+def _has_code(source: str) -> bool:
+    """Whether the source has a line that is neither blank nor a comment."""
+    return any(line.strip() and not line.lstrip().startswith("#") for line in source.splitlines())
 
 
 def read_notebook(text: str, name: str) -> tuple[tuple[Cell, ...], dict[str, str]]:

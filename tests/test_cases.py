@@ -78,6 +78,74 @@ def test_the_case_stream_is_seeded_by_check_seed_and_case_number():
     assert np.array_equal(x, np.random.default_rng([42, 0]).normal(scale=2.0, size=(2, 3)))
 
 
+def test_the_graded_stream_is_the_one_of_the_first_release():
+    """Grading cases never move: kept results and the golden gradebook depend on them."""
+    (x,), (y,) = generate_cases(make_check({"X": {"array": [3]}}, {"X": {"array": [3]}}, seed=7))
+    assert np.array_equal(x, np.random.default_rng([7, 0]).normal(size=3))
+    assert np.array_equal(y, np.random.default_rng([7, 1]).normal(size=3))
+
+
+def drawn_checks(rubric) -> list[FunctionCheck]:
+    return [c for _, c in rubric.checks() if c.kind == "function" and any(map(cases.is_drawn, c.cases))]
+
+
+def test_practice_cases_look_like_the_graded_ones_but_are_other_draws(rubric):
+    checks = drawn_checks(rubric)
+    assert {c.id for c in checks} >= {"clm_objective", "mlm_objective", "fnn", "houlsby_fnn", "lora_fnn",
+                                      "lora_delta", "lm_head", "multi_head_attention"}
+    for check in checks:
+        graded, practice = generate_cases(check), generate_cases(check, cases.PRACTICE)
+        assert len(practice) == len(graded), check.id
+        for g, p in zip(graded, practice):
+            assert len(g) == len(p)
+            for x, y in zip(g, p):
+                if isinstance(x, np.ndarray):  # same shape and dtype, other numbers
+                    assert x.shape == y.shape and x.dtype == y.dtype, check.id
+                    assert x.size == 0 or not np.isin(y, x).any(), check.id
+                elif isinstance(x, dict):  # the same toy over the same vocabulary, another table
+                    assert x["__toy__"] == y["__toy__"] and x["table"].shape == y["table"].shape
+                    assert not np.isin(y["table"], x["table"]).any(), check.id
+                else:  # fixed numbers beside the arrays stay
+                    assert x == y and type(x) is type(y)
+        # no practice case is any graded case
+        assert not [p for p in practice for g in graded if same_args(p, g)], check.id
+
+
+def test_practice_draws_are_deterministic_and_their_own_per_case():
+    spec = {"X": {"array": [3, 2]}}
+    check = make_check(spec, spec, seed=5)
+    one, again = generate_cases(check, cases.PRACTICE), generate_cases(check, cases.PRACTICE)
+    assert all(same_args(a, b) for a, b in zip(one, again))
+    assert not np.array_equal(one[0][0], one[1][0])
+    more = generate_cases(make_check(spec, spec, {"X": {"array": [4, 4]}}, seed=5), cases.PRACTICE)
+    assert same_args(more[0], one[0]) and same_args(more[1], one[1])
+    # spawned from the same (seed, case number), independent of the graded draw
+    expected = np.random.default_rng(np.random.SeedSequence([5, 1], spawn_key=(cases.PRACTICE_SPAWN_KEY,)))
+    assert np.array_equal(one[1][0], expected.normal(size=(3, 2)))
+
+
+def test_cases_of_fixed_numbers_have_no_practice_twin(rubric):
+    for check_id in ("sinusoidal_positional_encoding", "num_heads", "houlsby_params", "gpt3_params"):
+        assert generate_cases(function_check(rubric, check_id), cases.PRACTICE) == []
+    mixed = make_check({"X": {"array": [2]}, "k": 1}, {"X": [1.0, 2.0], "k": 2}, seed=3)
+    only, = generate_cases(mixed, cases.PRACTICE)  # the literal case stays out
+    assert only[1] == 1 and only[0].shape == (2,)
+
+
+def test_the_rubric_practice_cases_replace_the_redraws():
+    check = FunctionCheck.model_validate({
+        "id": "f", "kind": "function", "name": "f", "points": 1, "seed": 9,
+        "cases": [{"X": {"array": [2]}, "k": 1}, {"X": {"array": [3]}, "k": 2}],
+        "practice": [{"X": {"array": [4]}, "k": 7}]})
+    (X, k), = generate_cases(check, cases.PRACTICE)
+    assert X.shape == (4,) and k == 7
+    literal = FunctionCheck.model_validate({"id": "g", "kind": "function", "name": "g", "points": 1,
+                                            "cases": [{"n": 2}], "practice": [{"n": 5}, {"n": 6}]})
+    assert generate_cases(literal, cases.PRACTICE) == [(5,), (6,)]
+    with pytest.raises(ValueError, match="unknown stream"):
+        generate_cases(literal, "hidden")
+
+
 def test_shapes_and_dtypes_are_as_specified(rubric):
     args = generate_cases(function_check(rubric, "multi_head_attention"))[1]
     assert [a.shape for a in args] == [(5, 8), (2, 8, 4), (2, 8, 4), (2, 8, 4), (8, 8)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -605,3 +606,71 @@ def test_nothing_in_a_result_is_nan(rubric, plan):
     result = judge_value(question, check, plan.values["3e", "GPT3_PARAMS"], Reply("ok", value=float("nan")),
                          rubric.tolerance)
     assert result.outcome == "failed" and not math.isnan(result.points)
+
+
+# ---------------------------------------------------------------- text answers a student made hostile
+
+
+def test_a_regex_bomb_answer_costs_the_grader_a_moment(rubric):
+    """`adapter.*(lora|...)` backtracks quadratically on "adapter adapter ...": 96 KB of it
+    took about 40 s of grader CPU. Capped and searched under a time limit, it takes a moment."""
+    question, check = text_check(rubric, "2a")
+    started = time.process_time()
+    result = judge_text(question, check, "adapter " * 12000, "ANSWER_2A")
+    assert time.process_time() - started < 0.5
+    assert result.outcome == "needs_review" and result.auto_points == 0
+    assert "Not checked (matching took too long; the reviewer decides): names and describes two methods" \
+        in result.feedback
+    assert "truncated at 20,000 characters" in result.feedback and len(result.answer) == 20_000
+
+
+def test_every_text_answer_of_a_submission_shares_one_time_budget():
+    from grader.checks import MatchBudget
+    from grader.rubric import Question
+
+    exponential = {"points": 1, "description": "a slow pattern", "any": ["(x+x+)+y", "(a|aa)+z", "x.*x.*x.*y"]}
+    question = Question.model_validate({"id": "9z", "checks": [
+        {"id": "answer", "kind": "text", "points": 10, "criteria": [exponential] * 10}]})
+    check = question.checks[0]
+    budget = MatchBudget()
+    started = time.process_time()
+    results = [judge_text(question, check, "x" * 5000 + " and " + "a" * 5000, "ANSWER_9Z", budget=budget)
+               for _ in range(5)]
+    assert time.process_time() - started < 1.0
+    assert budget.left <= 0
+    assert all(r.auto_points == 0 and "Not checked" in r.feedback for r in results)
+
+
+def test_a_long_answer_is_cut_and_the_feedback_says_so(rubric):
+    question, check = text_check(rubric, "1a")
+    good = ("Pre-training is a first, generic training stage, before fine-tuning on tasks, "
+            "that needs large amounts of unlabelled raw text (self-supervised). ")
+    result = judge_text(question, check, good + "padding " * 1_250_000, "ANSWER_1A")  # 10 MB
+    assert result.auto_points == 2 and len(result.answer) == 20_000 and result.answer.startswith(good)
+    assert "The answer was truncated at 20,000 characters" in result.feedback
+    short = judge_text(question, check, good, "ANSWER_1A")
+    assert "truncated" not in short.feedback and short.answer == good
+
+
+def test_the_answer_cap_is_the_rubrics(rubric):
+    question, check = text_check(rubric, "1a")
+    result = judge_text(question, check, "word " * 1000, "ANSWER_1A", max_chars=100)
+    assert len(result.answer) == 100 and "truncated at 100 characters" in result.feedback
+
+
+def test_an_answer_with_lone_surrogates_can_be_stored(rubric):
+    question, check = text_check(rubric, "1a")
+    result = judge_text(question, check, "first generic stage \ud800 before fine-tuning", "ANSWER_1A")
+    result.answer.encode("utf-8")
+    assert result.auto_points == 1
+
+
+def test_a_mistake_message_pattern_cannot_stall_the_grader_on_a_student_message():
+    import time
+
+    from grader.checks import _message_matches
+
+    started = time.perf_counter()
+    assert _message_matches(r"(a+)+$", "a" * 40 + "b") is False  # catastrophic backtracking in `re`
+    assert time.perf_counter() - started < 2
+    assert _message_matches(r"matmul|not aligned", "shapes (1,4) and (16,4) not aligned")

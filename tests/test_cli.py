@@ -51,12 +51,24 @@ def test_a_missing_folder_is_one_line_and_exit_2(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_an_unwritable_output_folder_is_one_line(small_folder, tmp_path):
+@pytest.mark.parametrize("sandbox", ["as installed", "without bubblewrap", "--sandbox off"])
+def test_an_unwritable_output_folder_is_one_line(small_folder, tmp_path, monkeypatch, sandbox):
+    """One error line, last on stderr, whether or not the no-sandbox warning comes first."""
+    import grader.sandbox
+
+    if sandbox == "without bubblewrap":
+        monkeypatch.setattr(grader.sandbox, "probe", lambda: ("bwrap is not installed", None))
     blocker = tmp_path / "file"
     blocker.write_text("")
-    result = invoke(small_folder, "--out", blocker)
+    options = ["--sandbox", "off"] if sandbox == "--sandbox off" else []
+    result = invoke(small_folder, "--out", blocker, *options)
     assert result.exit_code == 2
-    assert result.stderr.strip().startswith("grade: error:") and "--out" in result.stderr
+    lines = result.stderr.strip().splitlines()
+    errors = [line for line in lines if line.startswith("grade: error:")]
+    assert len(errors) == 1 and lines[-1] == errors[0] and "--out" in errors[0]
+    assert all(line.startswith(("grade: warning:", "grade: WARNING:")) for line in lines[:-1]), lines
+    if sandbox != "as installed":
+        assert any("WITHOUT a sandbox" in line for line in lines[:-1]), "the warning should come first here"
     assert "Traceback" not in result.output
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 
@@ -134,7 +135,9 @@ def test_gradescope_results(exported, graded, gradebook):
     results = pd.read_csv(graded / "out" / "results.csv", dtype={"student": str})
     for student, total in totals(gradebook).items():
         document = json.loads((exported[0] / "gradescope" / student / "results.json").read_text())
-        assert list(document) == ["score", "output", "stdout_visibility", "tests"]
+        assert list(document) == ["score", "output", "output_format", "test_output_format", "test_name_format",
+                                  "stdout_visibility", "tests"]
+        assert document["output_format"] == document["test_output_format"] == document["test_name_format"] == "text"
         assert document["score"] == pytest.approx(total)
         assert sum(test["score"] for test in document["tests"]) == pytest.approx(document["score"])
         mine = results[results["student"] == student]
@@ -223,3 +226,30 @@ def test_files_that_disagree_are_refused(graded, tmp_path):
 def test_export_has_help():
     result = invoke("export", "--help")
     assert result.exit_code == 0 and "Usage:" in result.stdout and "--roster" in result.stdout
+
+
+def test_no_exported_cell_is_a_spreadsheet_formula(graded, tmp_path):
+    """Ids, names and feedback that look like formulas are neutralised in every CSV export,
+    and the files are read back as the students' own text (gradescope folders, totals)."""
+    out = copy_outputs(graded, tmp_path)
+    for name, column in (("gradebook.csv", "student"), ("results.csv", "student")):
+        frame = pd.read_csv(out / name, dtype=str, keep_default_na=False)
+        frame[column] = frame[column].replace({"leo": "'=1+2"})  # as `grade` writes the id =1+2
+        if name == "results.csv":
+            frame.loc[frame["student"] == "'=1+2", "feedback"] = "'=HYPERLINK(\"http://evil.example\")"
+        frame.to_csv(out / name, index=False)
+    roster = tmp_path / "roster.csv"
+    roster.write_text('id,name,email,section\nalice,"=cmd|\' /C calc\'!A0",@alice,-A\n')
+    written, _ = export(out, RUBRIC, roster=roster)
+    assert (out / "export" / "gradescope" / "=1+2" / "results.json").is_file()
+    document = json.loads((out / "export" / "gradescope" / "=1+2" / "results.json").read_text())
+    assert document["tests"][0]["output"] == "=HYPERLINK(\"http://evil.example\")"  # JSON: the text itself
+    for path in written:
+        if path.suffix == ".csv":
+            for row in csv.reader(open(path, newline="", encoding="utf-8")):
+                for cell in row:
+                    assert not cell.startswith(("=", "+", "@", "\t", "\r")) and not (
+                        cell.startswith("-") and not cell.lstrip("-").replace(".", "", 1).isdigit()), (path, cell)
+    moodle = read(out / "export" / "moodle.csv")
+    assert list(moodle["Full name"][:1]) == ["'=cmd|' /C calc'!A0"] and list(moodle["Email address"][:1]) == ["'@alice"]
+    assert "'=1+2" in list(read(out / "export" / "gradebook.csv")["student"])

@@ -7,6 +7,12 @@ marker file, connection or process appears; the victim scores as it does alone) 
 the attacker's honest answers were still graded (it loses exactly the declared questions).
 Attacks marked `# requires: sandbox` would harm the machine, or succeed, without one: they
 are skipped where bubblewrap cannot run, and CI, which installs it, refuses to skip them.
+
+An attack is a file `<name>.py`, or a folder `<name>/` whose `attack.py` is appended to the
+correct solution as the folder submission's `ex07.py` and whose other files ship beside it.
+Headers: `# jobs: N` (concurrent slots, 2 by default; 1 puts every victim after the attacker
+in the attacker's own slot), `# id: TEXT` (the attacker's file or folder name; its row is
+found as the one row that is not a victim's).
 """
 
 from __future__ import annotations
@@ -17,18 +23,21 @@ import random
 import shutil
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from conftest import EXAMPLES, ROOT
+from grader import cgroup
 from grader.cli import main
 from grader.scoring import UNSANDBOXED
 from test_scenarios import header, processes_running
 
 HOSTILE = Path(__file__).parent / "hostile"
-ATTACKS = sorted(HOSTILE.glob("*.py"))
+ATTACKS = sorted([*HOSTILE.glob("*.py"), *(p for p in HOSTILE.iterdir() if (p / "attack.py").is_file())])
+VICTIMS = ("victim1", "victim2", "victim3")
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +55,13 @@ def course(tmp_path_factory):
 @pytest.fixture(scope="module")
 def victim_alone(course, tmp_path_factory, confinement):
     folder = tmp_path_factory.mktemp("alone")
-    shutil.copy(EXAMPLES / "alice.py", folder / "victim.py")
+    for victim in VICTIMS:
+        shutil.copy(EXAMPLES / "alice.py", folder / f"{victim}.py")
     out = tmp_path_factory.mktemp("alone-out")
     main(submissions=folder, rubric=course / "ex07.yaml", out=out, jobs=1)
-    return pd.read_csv(out / "gradebook.csv").set_index("student").loc["victim"]
+    rows = pd.read_csv(out / "gradebook.csv", dtype={"student": str}).set_index("student")
+    assert all(rows.loc[v].equals(rows.loc[VICTIMS[0]]) for v in VICTIMS)
+    return rows.loc[VICTIMS[0]]
 
 
 class Listener:
@@ -85,50 +97,83 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "absent"
 
 
+def _attack_text(attack: Path) -> str:
+    return (attack / "attack.py" if attack.is_dir() else attack).read_text()
+
+
+def _place_attack(attack: Path, text: str, submissions: Path, replace) -> None:
+    """The attacker's hand-in: a module, or a folder with the attack's extra files."""
+    name = header(text, "id") or "attacker"
+    solution = (EXAMPLES / "alice.py").read_text() + "\n\n" + replace(text)
+    if not attack.is_dir():
+        (submissions / f"{name}.py").write_text(solution)
+        return
+    folder = submissions / name
+    shutil.copytree(attack, folder, ignore=shutil.ignore_patterns("attack.py", "__pycache__"))
+    for path in folder.rglob("*"):
+        if path.is_file() and path.suffix in (".py", ".txt", ".json"):
+            path.write_text(replace(path.read_text()))
+    (folder / "ex07.py").write_text(solution)
+
+
 @pytest.mark.parametrize("attack", ATTACKS, ids=[p.stem for p in ATTACKS])
 def test_attack_gains_nothing(attack, course, victim_alone, confinement, tmp_path, rubric):
-    text = attack.read_text()
+    text = _attack_text(attack)
     if header(text, "requires") == "sandbox" and not confinement.sandboxed:
         pytest.skip("this attack would harm the machine without the sandbox (install bubblewrap)")
+    if header(text, "requires") == "memory-cap" and not cgroup.available():
+        pytest.skip("slots get no memory cap here (control groups need root and a memory controller)")
     out = tmp_path / "out"
     marker = tmp_path / "marker"
     token = f"{400 + random.random():.9f}"
     listener = Listener()
     submissions = tmp_path / "submissions"
     submissions.mkdir()
-    shutil.copy(EXAMPLES / "alice.py", submissions / "victim.py")
+    for victim in VICTIMS:
+        shutil.copy(EXAMPLES / "alice.py", submissions / f"{victim}.py")
     replacements = {"@@REFERENCE@@": str(course / "reference" / "ex07.py"), "@@RUBRIC@@": str(course / "ex07.yaml"),
                     "@@OUT@@": str(out), "@@MARKER@@": str(marker), "@@PORT@@": str(listener.port),
                     "@@TOKEN@@": token}
-    for placeholder, value in replacements.items():
-        text = text.replace(placeholder, value)
-    (submissions / "attacker.py").write_text((EXAMPLES / "alice.py").read_text() + "\n\n" + text)
+
+    def replace(content: str) -> str:
+        for placeholder, value in replacements.items():
+            content = content.replace(placeholder, value)
+        return content
+
+    _place_attack(attack, text, submissions, replace)
     out.mkdir()
     (out / "sentinel.txt").write_text("kept\n")
     guarded = [course / "ex07.yaml", course / "reference" / "ex07.py", out / "sentinel.txt"]
     before = {path: digest(path) for path in guarded}
     disk_before = shutil.disk_usage(tmp_path).free
+    jobs = int(header(text, "jobs") or 2)
+    started = time.monotonic()
     try:
-        main(submissions=submissions, rubric=course / "ex07.yaml", out=out, jobs=2)
+        main(submissions=submissions, rubric=course / "ex07.yaml", out=out, jobs=jobs)
     finally:
         listener.close()
+    elapsed = time.monotonic() - started
 
     assert {path: digest(path) for path in guarded} == before, "a guarded file changed"
     assert not marker.exists(), "a pickle payload ran in the grader"
     assert listener.connections == 0, "the student's code reached the grader's loopback"
     assert not processes_running(token), "a process of the submission outlived it"
     assert disk_before - shutil.disk_usage(tmp_path).free < 200 * 2**20, "the disk filled up"
+    # the attacker's own limit (30 s) plus the victims' and the sandbox's start, not more
+    assert elapsed < 30 * (1 + len(VICTIMS) // jobs) + 30, f"the run took {elapsed:.0f} s"
 
-    gradebook = pd.read_csv(out / "gradebook.csv").set_index("student")
-    victim = gradebook.loc["victim"]
-    assert victim.equals(victim_alone), "the attack changed another student's result"
-    attacker = gradebook.loc["attacker"]
+    gradebook = pd.read_csv(out / "gradebook.csv", dtype={"student": str}).set_index("student")
+    assert len(gradebook) == 1 + len(VICTIMS), "a row was lost"
+    for victim in VICTIMS:
+        assert gradebook.loc[victim].equals(victim_alone), f"the attack changed {victim}'s result"
+    attacker = gradebook.drop(list(VICTIMS)).iloc[0]
+    victim = gradebook.loc[VICTIMS[0]]
     lost = {q for q in rubric.question_ids if attacker[q] < victim[q]}
     assert lost == set((header(text, "loses") or "").split())
     assert attacker["status"].removesuffix(UNSANDBOXED) in ("ok", "error")
 
     kept = sorted((out / ".grade" / "results").glob("*.json"))
-    assert len(kept) == 2 and all('"forged"' not in path.read_text() for path in kept)
+    assert len(kept) == 1 + len(VICTIMS) and all('"forged"' not in path.read_text() for path in kept)
 
 
 def test_there_are_enough_attacks():
@@ -138,3 +183,5 @@ def test_there_are_enough_attacks():
 def test_ci_runs_the_real_sandbox(confinement):
     if os.environ.get("CI") and not confinement.sandboxed:
         pytest.fail("CI must run the attacks inside the sandbox: install bubblewrap in .ci/run")
+    if os.environ.get("CI") and os.geteuid() == 0 and not cgroup.available():
+        pytest.fail("CI runs as root: its slots must get a memory cap (a control group)")

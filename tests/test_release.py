@@ -8,6 +8,7 @@ import json
 import re
 
 import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -44,7 +45,7 @@ def numbers_in(data) -> list[float]:
         if data.get("t") == "ndarray":
             return list(wire.decode(data).ravel().astype(float))
         for key, value in data.items():
-            if key not in ("salt", "digest"):
+            if key not in ("salt", "digests", "iterations"):
                 found += numbers_in(value)
     elif isinstance(data, list):
         for item in data:
@@ -94,7 +95,7 @@ def test_no_value_answer_is_in_the_clear(release):
     bundle = json.loads((release / "ex07-check.json").read_text())
     assert not [x for x in numbers_in(bundle) if abs(x - GPT3) <= GPT3 * 1e-3]
     values = {c["id"]: c for q in bundle["questions"] for c in q["checks"] if c["kind"] == "value"}
-    assert set(values["GPT3_PARAMS"]["expected"]) == {"hashed", "salt", "digest", "rtol"}
+    assert set(values["GPT3_PARAMS"]["expected"]) == {"hashed", "salt", "digests", "rtol", "iterations"}
     assert set(values["HOULSBY_MERGEABLE"]) == {"id", "kind", "points", "visibility", "name", "type"}
 
 
@@ -194,3 +195,176 @@ def test_the_bundle_value_check_confirms_without_the_value(release, tmp_path):
     hashed = HashedNumber.from_dict(gpt3["expected"])
     assert hashed.matches(GPT3) and hashed.matches(174.5606e9) and hashed.matches(float(GPT3))
     assert not hashed.matches(175e9) and not hashed.matches(175_174_975_488) and not hashed.matches(GPT3 * 1.003)
+
+
+# ---------------------------------------------------------------- the bundle keeps grading honest (issue 10)
+
+
+def bundle_checks(release) -> dict[str, dict]:
+    bundle = json.loads((release / "ex07-check.json").read_text())
+    return {c["id"]: c for q in bundle["questions"] for c in q["checks"]}
+
+
+def test_the_bundle_holds_no_output_of_a_graded_case(release, plan):
+    checks = bundle_checks(release)
+    fixed = set()
+    for (qid, cid), function in plan.functions.items():
+        if function.check.visibility == "hidden":
+            continue
+        entry = checks[cid]
+        graded = [wire.encode(list(args)) for args in function.cases]
+        if function.practice is None:  # fixed numbers: the graded cases, only the form of their answers
+            fixed.add(cid)
+            assert "expected" not in entry and all("outputs" not in m for m in entry["mistakes"])
+            assert entry["cases"] == [wire.encode(args) for args in function.cases]
+            assert all(f == {"form": "number"} or set(f) == {"form", "shape", "finite"} for f in entry["forms"])
+            continue
+        assert len(entry["cases"]) == len(function.practice.cases) > 0
+        assert not [case for case in entry["cases"] if case in graded], cid
+        for kept in [*entry["expected"], *(o for m in entry["mistakes"] for o in m.get("outputs", []))]:
+            if "raised" in kept:
+                continue
+            kept = wire.decode(kept)
+            for output in function.expected:
+                if isinstance(output, np.ndarray):
+                    assert not (np.shape(kept) == output.shape and np.allclose(kept, output)), cid
+                else:
+                    assert kept != pytest.approx(output, rel=1e-3), cid
+    assert fixed == {"sinusoidal_positional_encoding", "num_heads"}
+
+
+def test_every_named_mistake_is_told_apart_on_the_practice_cases_as_when_graded(plan):
+    from grader.checks import compare
+    from grader.reference import Raised
+
+    def apart(expected, variant, rtol):
+        return any(isinstance(v, Raised) or compare(e, v, rtol, 1e-8) is not None for e, v in zip(expected, variant))
+
+    told = 0
+    for (qid, cid), function in plan.functions.items():
+        if function.practice is None:
+            continue
+        rtol = function.check.rtol if function.check.rtol is not None else plan.rubric.tolerance.rtol
+        for mistake, outputs in function.variants.items():
+            practice = function.practice
+            assert apart(function.expected, outputs, rtol) == apart(practice.expected, practice.variants[mistake], rtol)
+            told += 1
+    assert told >= 15
+
+
+def variant_source(reference, plan, name: str, mistake: str) -> str:
+    """The reference's variant as the student's `name`. A variant may call checked functions
+    (`-clm_objective(p, S)`, `fnn(...)` inside `houlsby_fnn`) or other variants: it gets them,
+    the right ones under other names, whatever else the submission gets wrong."""
+    checked = {f.check.name for f in plan.functions.values()}
+    calls = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\(")
+    sources: dict[str, str] = {}
+
+    def include(function: str, as_name: str) -> None:
+        if as_name in sources:
+            return
+        sources[as_name] = ""
+        head, rest = inspect.getsource(getattr(reference, function)).split("\n", 1)
+
+        def swap(match) -> str:
+            called = match.group(1)
+            if called in checked:
+                include(called, f"_right_{called}")
+                return f"_right_{called}("
+            if "__" in called.strip("_") and callable(getattr(reference, called, None)):
+                include(called, called)
+            return match.group(0)
+
+        sources[as_name] = head.replace(f"def {function}(", f"def {as_name}(", 1) + "\n" + calls.sub(swap, rest)
+
+    include(f"{name}__{mistake}", name)
+    return "\n\n".join(sources.values())
+
+
+RAISING = {  # the mistakes named by an exception, written as a student would make them
+    "lora_fnn": "def lora_fnn(X, W_up, W_down, A, B, alpha):\n"
+                "    return _relu(X @ (W_up + (alpha / A.shape[1]) * (B @ A))) @ W_down\n",
+    "lora_delta": "def lora_delta(A, B, alpha):\n    return (alpha / A.shape[1]) * (B @ A)\n",
+}
+
+
+@pytest.fixture(scope="module")
+def mistaken(release, reference, plan, tmp_path_factory):
+    """Submissions that make, between them, every named mistake of every public function check."""
+    folder = tmp_path_factory.mktemp("mistaken")
+    made = {}
+    for k in range(max(len(f.check.mistakes) for f in plan.functions.values())):
+        broken = {}
+        for (qid, cid), function in plan.functions.items():
+            check = function.check
+            if check.visibility == "hidden" or k >= len(check.mistakes):
+                continue
+            mistake = check.mistakes[k]
+            if mistake.variant is not None:
+                broken[check.name] = variant_source(reference, plan, check.name, mistake.id)
+            elif check.name in RAISING:
+                broken[check.name] = RAISING[check.name]
+            else:
+                continue
+            made[f"m{k}", cid] = mistake.id
+        nbformat.write(fill(release, reference, broken), folder / f"m{k}.ipynb")
+    nbformat.write(fill(release, reference), folder / "right.ipynb")
+    out = tmp_path_factory.mktemp("mistaken-out")
+    main(submissions=folder, out=out, jobs=2)
+    return folder, out, made
+
+
+def test_check_and_grade_agree_on_every_named_mistake_and_on_a_right_answer(release, mistaken, plan):
+    from grader.selfcheck import check_submission, load_bundle
+
+    folder, out, made = mistaken
+    assert {cid for _, cid in made} == {cid for (_, cid), f in plan.functions.items()
+                                        if f.check.visibility == "public" and f.check.mistakes}
+    results = pd.read_csv(out / "results.csv", dtype={"student": str})
+    bundle = load_bundle(release / "ex07-check.json")
+    public = {cid: f for (_, cid), f in plan.functions.items() if f.check.visibility == "public"}
+    for student in sorted({student for student, _ in made} | {"right"}):
+        graded = results[results["student"] == student].set_index("check")
+        lines = {line.check: line for line in check_submission(bundle, folder / f"{student}.ipynb")}
+        for cid, function in public.items():
+            row, line = graded.loc[cid], lines[cid]
+            mistake = made.get((student, cid))
+            if mistake is None:
+                assert row["outcome"] == "passed", (student, cid, row["feedback"])
+                assert line.verdict == ("format only" if function.practice is None else "passed"), (student, line)
+                continue
+            feedback = next(m.feedback for m in function.check.mistakes if m.id == mistake)
+            assert row["outcome"] == "mistake" and row["feedback"] == feedback, (student, cid, row["feedback"])
+            told = function.practice is not None or next(m for m in function.check.mistakes if m.id == mistake).raises
+            if told:  # the same mistake, in the same words
+                assert line.verdict == "known mistake" and line.message == feedback, (student, line)
+            else:  # a function of fixed numbers: the bundle does not hold the answers to tell it
+                assert line.verdict == "format only", (student, line)
+        if student == "right":
+            assert {line.verdict for line in lines.values()} <= {"passed", "format only", "graded later"}
+
+
+def test_a_value_answer_is_hashed_once_per_tolerance_whatever_it_is_compared_with(release):
+    """What keeps `grade check` fast with a costly hash: one salt per value check, a cache."""
+    from grader import hashed
+    from grader.hashed import HashedNumber
+
+    values = {cid: c for cid, c in bundle_checks(release).items() if c["kind"] == "value" and "expected" in c}
+    assert set(values) == {"N_POSITIONAL_ENCODING_LAYERS", "N_HEADS", "GPT3_PARAMS"}
+    hashed._digest.cache_clear()
+    for entry in values.values():
+        numbers = [entry["expected"], *(m["value"] for m in entry["mistakes"] if m["value"])]
+        assert len({n["salt"] for n in numbers}) == 1 and all(n["iterations"] >= 50_000 for n in numbers)
+        for guess in (3, 96, 174.56e9, 1.0e12):  # every comparison the self-check could make
+            for number in numbers:
+                HashedNumber.from_dict(number).matches(guess)
+    # 4 guesses: once per value check, and once more for GPT3_PARAMS's `billions` tolerance
+    assert hashed._digest.cache_info().misses == 4 * (len(values) + 1)
+
+
+def test_check_refuses_a_bundle_of_another_format(release, tmp_path):
+    data = json.loads((release / "ex07-check.json").read_text())
+    data["format"] = 1
+    (tmp_path / "old-check.json").write_text(json.dumps(data))
+    outcome = CliRunner().invoke(cli, ["check", str(release / "ex07.py"), "--bundle", str(tmp_path / "old-check.json")])
+    assert outcome.exit_code == 2 and "ask for the current one" in outcome.stderr

@@ -30,6 +30,9 @@ def graded(tmp_path_factory):
 def test_the_report_is_one_self_contained_page(graded):
     page = (graded / "report.html").read_text()
     assert not re.search(r'(src|href)="(https?:)?//', page), "the report must open offline"
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page)
+    assert policy and "default-src 'none'" in policy.group(1) and "img-src data:" in policy.group(1)
+    assert "'unsafe-inline'" not in policy.group(1).split("script-src")[-1], "scripts only by their hash"
     images = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,', page)
     assert images == ["Distribution of total scores", "Points per question", "Grading time per submission"]
     for heading in ("Item analysis", "Submissions with errors or timeouts", "Runtime per submission",
@@ -70,6 +73,18 @@ def test_each_student_gets_html_feedback_beside_the_markdown(graded):
     results = pd.read_csv(graded / "gradebook.csv")
     for student in results["student"]:
         assert (graded / "feedback" / f"{student}.html").is_file()
+        page = (graded / "feedback" / f"{student}.html").read_text()
+        assert "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';" in page
+
+
+def test_the_report_escapes_what_students_wrote(tmp_path):
+    from grader.report import _errors_table
+
+    results = pd.DataFrame([{"student": "<b>s</b>", "outcome": "error", "question": "3b", "check_id": "lm_head",
+                             "feedback": '<img src="http://evil.example/x.png">'}])
+    students = pd.DataFrame([{"student": "<b>s</b>", "status": "load_error", "problem": "<script>alert(1)</script>"}])
+    table = _errors_table(results, students)
+    assert "<img" not in table and "<script" not in table and "<b>" not in table and "&lt;img" in table
 
 
 def test_report_needs_a_graded_folder(tmp_path):

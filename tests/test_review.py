@@ -128,3 +128,27 @@ def test_every_run_is_recorded(course):
         runs = db.execute("select count(*), min(students) from runs where finished is not null").fetchone()
         results = db.execute("select count(*) from results where run = (select max(id) from runs)").fetchone()[0]
     assert runs == (2, 4) and results == 4 * 34
+
+
+def test_a_sheet_with_formula_like_cells_round_trips(course):
+    """Cells that would be formulas are written with a leading quote; the import takes them
+    back, whether the spreadsheet program kept the quote or dropped it."""
+    folder, out = course
+    invoke("review", "1a", "--out", out)
+    fill(out / "review" / "1a.csv", {"alice": "1"}, comment="=HYPERLINK(\"http://evil.example\")")
+    assert invoke("review", "--import", out / "review" / "1a.csv", "--reviewer", "+ta", "--out", out).exit_code == 0
+    main(submissions=folder, out=out, jobs=2)
+    results = open(out / "results.csv").read()
+    assert ",'+ta\n" in results and ",+ta" not in results  # the reviewer's name is a cell too
+    assert invoke("review", "1a", "--out", out).exit_code == 0  # the next sheet shows the recorded score
+    rows = list(csv.DictReader(open(out / "review" / "1a.csv", newline="")))
+    alice = next(r for r in rows if r["student"] == "alice")
+    assert (alice["points"], alice["comment"]) == ("1", "'=HYPERLINK(\"http://evil.example\")")
+    for text in (open(out / "review" / "1a.csv").read(), open(out / "review" / "1a.csv").read().replace("'=", "=")):
+        (out / "review" / "again.csv").write_text(text)
+        result = invoke("review", "--import", out / "review" / "again.csv", "--reviewer", "ta", "--out", out)
+        assert result.exit_code == 0
+        main(submissions=folder, out=out, jobs=2)
+        assert "Reviewer's comment: =HYPERLINK(" in results_of(out).loc["alice", "feedback"]
+    results = open(out / "results.csv").read()
+    assert "\n=" not in results and ",=HYPERLINK" not in results

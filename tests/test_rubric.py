@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from grader.cli import cli
 from grader.errors import ReferenceLoadError, RubricError
 from grader.reference import prepare
-from grader.rubric import FunctionCheck, TextCheck, ValueCheck, load_rubric
+from grader.rubric import FunctionCheck, Limits, TextCheck, ValueCheck, load_rubric
 
 ROOT = Path(__file__).resolve().parents[1]
 EX07 = ROOT / "rubrics" / "ex07.yaml"
@@ -63,6 +63,11 @@ def test_ex07_settings_are_read(ex07):
     assert ex07.entry == "ex07.py"
     assert ex07.limits.call_timeout == 3
     assert ex07.reference_path == (ROOT / "reference" / "ex07.py").resolve()
+
+
+def test_free_text_answers_are_capped_at_20000_characters_unless_the_rubric_says_otherwise(ex07):
+    assert ex07.limits.answer_chars == 20_000
+    assert Limits(answer_chars=5_000).answer_chars == 5_000
 
 
 def test_ex07_text_answers_default_to_the_contract_names(ex07):
@@ -221,6 +226,10 @@ def _bad_mistake_regex(d):
     check_of(d, "2c", "scale")["mistakes"][1]["message"] = "[unclosed"
 
 
+def _tiny_answer_cap(d):
+    d["limits"] = {**d.get("limits", {}), "answer_chars": 10}
+
+
 def _misspelt_field(d):
     check = check_of(d, "2c", "COUNT")
     check["pionts"] = check.pop("points")
@@ -250,6 +259,7 @@ BREAKAGES = [
     (_neither_variant_nor_raises, ["question 2c", "check scale", "mistake forgot_factor", "variant"]),
     (_bad_criterion_regex, ["question 1a", "check answer", "criterion #2", "`any`", "(unclosed", "regex"]),
     (_bad_mistake_regex, ["question 2c", "check scale", "mistake wrong_type", "message", "[unclosed", "regex"]),
+    (_tiny_answer_cap, ["`limits`", "`answer_chars`", "100"]),
     (_misspelt_field, ["question 2c", "check COUNT", "`points`"]),  # required, and `pionts` is extra
     (_bad_question_id, ["question 2C", "`id`"]),
     (_missing_questions, ["`questions`"]),

@@ -118,3 +118,112 @@ def test_a_submission_the_grader_cannot_copy_still_gets_a_row(tmp_path, fast_pla
     assert student.status == "error" and "Permission denied" in student.problem
     assert len(student.checks) == sum(len(q.checks) for q in fast_plan.rubric.questions)
     assert all(c.outcome == "not_run" and c.points == 0 for c in student.checks)
+
+
+# ---------------------------------------------------------------- replies bounded on the trusted side
+
+SECRET = b'{"secret": "abc"'
+
+
+def test_a_junk_line_is_dropped_as_it_arrives_not_buffered():
+    from grader.runner import _Lines
+
+    lines = _Lines(limit=1 << 20)
+    lines.reset(SECRET)
+    chunk = b"x" * (1 << 20)
+    for _ in range(60):  # 60 MB of one line without the secret
+        lines.feed(chunk)
+        assert len(lines._partial) == 0
+    lines.feed(b"\n" + SECRET + b', "id": 1}\n')
+    assert list(lines.lines) == [SECRET + b', "id": 1}'] and not lines.oversized
+
+
+def test_a_reply_with_the_secret_larger_than_the_limit_is_flagged_and_dropped():
+    from grader.runner import _Lines
+
+    lines = _Lines(limit=1000)
+    lines.reset(SECRET)
+    lines.feed(SECRET + b"y" * 600)
+    lines.feed(b"y" * 600)
+    assert lines.oversized and len(lines._partial) == 0
+    lines.feed(b"yyy\n" + SECRET + b"}\n")
+    assert list(lines.lines) == [SECRET + b"}"]
+
+
+def test_lines_split_across_chunks_come_out_whole():
+    from grader.runner import _Lines
+
+    lines = _Lines(limit=1000)
+    lines.reset(SECRET)
+    message = SECRET + b', "id": 7}\n'
+    for i in range(len(message)):
+        lines.feed(message[i:i + 1])
+    lines.feed(b"\n\n" + message[:5])
+    lines.feed(message[5:])
+    assert list(lines.lines) == [message[:-1], message[:-1]]
+
+
+def test_a_reply_nested_too_deep_is_an_outcome_not_an_exception():
+    from grader.runner import _parse, _reply_from
+
+    deep = "[" * 200_000 + "]" * 200_000
+    assert _parse(('{"secret": "s", "value": %s}' % deep).encode()) is None
+    nested: dict = {"t": "none"}
+    for _ in range(5000):
+        nested = {"t": "list", "v": [nested]}
+    reply = _reply_from({"status": "ok", "value": nested})
+    assert reply.status == "invalid"
+
+
+def test_times_the_student_reports_are_finite_and_non_negative():
+    from grader.runner import _reply_from
+
+    for forged in (float("nan"), float("inf"), -5.0, 1e300, "3", True):
+        reply = _reply_from({"status": "ok", "value": {"t": "none"}, "seconds": forged})
+        assert reply.seconds == 0.0, forged
+    assert _reply_from({"status": "ok", "value": {"t": "none"}, "seconds": 0.25}).seconds == 0.25
+
+
+def test_the_zygote_imports_nothing_from_the_working_folder(tmp_path):
+    """The child's import path holds read-only places only; the working folder is added in
+    the session's fork, after the child's own modules and `resource` are imported."""
+    runner = Runner(LIMITS)
+    command = runner.command(runner_slot(tmp_path), (3, 4, 5, 6))
+    config = json.loads(command[-1])
+    assert config["workdir"] not in config["sys_path"]
+    assert all(Path(entry).resolve() != tmp_path.resolve() for entry in config["sys_path"])
+
+
+def runner_slot(tmp_path: Path):
+    from grader.runner import _Slot
+    from grader.sandbox import Plain
+
+    slot = _Slot(0, Plain())
+    slot.scratch = tmp_path
+    return slot
+
+
+def test_a_python_living_under_tmp_stays_visible_in_each_session(tmp_path, confinement):
+    """Each session mounts a fresh /tmp; an interpreter installed under /tmp must show through
+    it (read-only), twice in a row in one warm sandbox."""
+    import subprocess
+
+    import pytest
+
+    if not confinement.sandboxed:
+        pytest.skip("needs the sandbox (install bubblewrap)")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    source = ("import os, sys\nopen('/tmp/mine', 'w').write('x')\n"
+              "SEEN = sorted(os.listdir('/tmp'))\nPREFIX = os.path.dirname(os.path.dirname(sys.executable))\n"
+              "def writable():\n    try:\n        open(os.path.join(PREFIX, 'planted'), 'w')\n"
+              "        return True\n    except OSError:\n        return False\n")
+    path = tmp_path / "student.py"
+    path.write_text(source)
+    with Runner(LIMITS, python=str(venv / "bin" / "python"), confinement=confinement) as runner:
+        for _ in range(2):
+            report = runner.run(read_submission(path), [Request("seen", "get", "SEEN"), Request("prefix", "get", "PREFIX"),
+                                                        Request("w", "call", "writable")])
+            assert report.replies["prefix"].value == str(venv)
+            assert report.replies["seen"].value == sorted(["mine", str(venv.relative_to("/tmp")).split("/")[0]])
+            assert report.replies["w"].value is False

@@ -364,12 +364,14 @@ def test_a_module_is_one_cell(tmp_path):
     assert submission.module_name == "alice"
 
 
-def test_an_empty_module_is_fine(tmp_path):
+@pytest.mark.parametrize("content", [b"", b"\n\n   \n", b"# TODO: everything\n\n  # later\n"],
+                         ids=["nothing", "blank lines", "only comments"])
+def test_an_empty_module_is_empty_and_says_so(tmp_path, content):
     path = tmp_path / "alice.py"
-    path.write_bytes(b"")
+    path.write_bytes(content)
     submission = read_submission(path)
-    assert submission.status == "ok"
-    assert [c.source.strip() for c in submission.cells] == [""]
+    assert submission.status == "empty"
+    assert submission.problem == "the file alice.py has no code and no answers"
 
 
 def test_a_byte_order_mark_is_stripped(tmp_path):
@@ -511,3 +513,86 @@ def test_a_tag_written_as_a_plain_string_still_marks_an_answer(tmp_path):
     path = tmp_path / "sam.ipynb"
     path.write_text(json.dumps(notebook))
     assert read_submission(path).answers == {"1a": "Pre-training is ..."}
+
+
+# ---------------------------------------------------------------- empty hand-ins
+
+
+@pytest.mark.parametrize("cells", [[], [markdown("# My solution"), code("   \n")], [code("# nothing yet")]],
+                         ids=["no cells", "only markdown and blank code", "only a comment"])
+def test_a_notebook_without_code_or_answers_is_empty(tmp_path, cells):
+    submission = read_submission(write_notebook(tmp_path / "bob.ipynb", *cells))
+    assert submission.status == "empty"
+    assert submission.problem == "the notebook bob.ipynb has no code and no answers"
+
+
+def test_a_notebook_with_only_answers_is_not_empty(tmp_path):
+    submission = read_submission(write_notebook(tmp_path / "bob.ipynb", markdown("Pre-training first", "answer:1a")))
+    assert submission.status == "ok" and submission.answers == {"1a": "Pre-training first"}
+
+
+def test_a_folder_with_an_empty_entry_is_empty(tmp_path):
+    folder = make_folder(tmp_path / "carol", {ENTRY: "\n", "helper.py": "X = 1\n"})
+    submission = read_submission(folder, entry_module=ENTRY)
+    assert (submission.status, submission.entry) == ("empty", ENTRY)
+    assert "has no code and no answers" in submission.problem
+
+
+# ---------------------------------------------------------------- ids a student chose
+
+
+def test_a_name_too_long_for_a_file_becomes_a_short_readable_id(tmp_path):
+    long_name = "x" * 240
+    (tmp_path / f"{long_name}.py").write_text("x = 1\n")
+    (tmp_path / f"{long_name[:-1]}y.py").write_text("x = 1\n")
+    found, _ = discover(tmp_path, ENTRY)
+    ids = [s.student for s in found]
+    assert len(set(ids)) == 2 and all(s.status == "ok" for s in found)
+    for student in ids:
+        assert len(student.encode()) <= 100 and student.startswith("x" * 80) and "~" in student
+
+
+def test_control_characters_and_undecodable_bytes_leave_the_id(tmp_path):
+    os.close(os.open(os.fsencode(tmp_path) + b"/caf\xe9.py", os.O_CREAT | os.O_WRONLY))
+    (tmp_path / "new\nline\x1b[31m.py").write_text("x = 1\n")
+    (tmp_path / "back\\slash.py").write_text("x = 1\n")
+    (tmp_path / "José Ñ.py").write_text("x = 1\n")
+    found, _ = discover(tmp_path, ENTRY)
+    ids = sorted(s.student for s in found)
+    for student in ids:
+        student.encode("utf-8")  # no lone surrogates: it can go into a CSV, the ledger, a page
+        assert not any(c in student for c in "\n\x1b\\/")
+    assert "José Ñ" in ids  # a printable id stays as it was
+    assert len(ids) == 4
+
+
+def test_a_submission_read_on_its_own_gets_the_same_id(tmp_path):
+    path = tmp_path / ("y" * 200 + ".py")
+    path.write_text("x = 1\n")
+    (found,), _ = discover(tmp_path, ENTRY)
+    assert read_submission(path).student == found.student
+
+
+# ---------------------------------------------------------------- files that are not files
+
+
+def test_a_fifo_named_like_a_module_is_unreadable_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "pipe.py")
+    submission = read_submission(tmp_path / "pipe.py")
+    assert_unreadable(submission, "pipe.py", "not a regular file")
+    with pytest.raises(OSError):
+        submission.content()
+
+
+def test_a_fifo_inside_a_folder_is_left_out(tmp_path):
+    folder = make_folder(tmp_path / "carol", {ENTRY: "x = 1\n"})
+    os.mkfifo(folder / "data.txt")
+    submission = read_submission(folder, entry_module=ENTRY)
+    assert submission.status == "ok" and [name for name, _ in submission.content()] == [ENTRY]
+
+
+def test_a_folder_with_too_much_data_is_unreadable(tmp_path):
+    folder = make_folder(tmp_path / "carol", {ENTRY: "x = 1\n"})
+    with open(folder / "data.bin", "wb") as handle:
+        handle.truncate(submissions_module.MAX_FOLDER_BYTES + 1)  # sparse: no disk used
+    assert_unreadable(read_submission(folder, entry_module=ENTRY), "MB", "large data files")

@@ -1,22 +1,30 @@
 """The student's side: a warm interpreter that forks a fresh process for each session.
 
 Run as a script by the runner (`python -I -S .../child/__main__.py CTL_IN CTL_OUT DATA_IN
-DATA_OUT CONFIG`), inside the sandbox, with a sys.path that holds the standard library,
-site-packages, this folder and the working folder, nothing else. The process itself (the
-"zygote") imports numpy once and never runs student code. For each session the grader sends
-on the control pipe the submission's files and a secret; the zygote writes the files, forks,
-and waits. The fork drops the control pipe, sets its limits and serves the session on the
-data pipes: load the submission, answer calls, until told to stop. When it has ended, the
-zygote kills whatever it left behind, wipes the working folder and says so on the control
-pipe, which student code cannot reach (the zygote is not dumpable, so not traceable either).
-It knows nothing of the reference: it only runs student code on the arguments it is given.
+DATA_OUT CONFIG`), inside the sandbox. The process itself (the "zygote") imports numpy and
+everything else it will ever need once, with a sys.path of read-only places only (the
+standard library, site-packages, this folder), and never runs, imports or reads anything
+a student can touch. For each session the grader sends on the control pipe the
+submission's files and a secret; the zygote forks and waits. The fork drops the control
+pipe, enters a world of its own (`isolate`: fresh user, mount and IPC namespaces, fresh
+capped tmpfs file systems, a new session keyring, no capabilities), writes the files, sets
+its limits, puts the working folder on its sys.path and serves the session on the data
+pipes: load the submission, answer calls, until told to stop. When it has ended, the zygote
+kills every process left in the sandbox, reaps them, and says so on the control pipe,
+which student code cannot reach (the zygote is not dumpable, so not traceable either).
+Without isolation (`config["isolate"]` false) the runner lets a zygote serve one student
+only. It knows nothing of the reference: it only runs student code on the arguments it is
+given.
 """
 
+import base64
 import builtins
 import copy
 import json
 import linecache
 import os
+import resource
+import select
 import signal
 import sys
 import time
@@ -27,9 +35,10 @@ import types
 def main() -> None:
     ctl_in, ctl_out, data_in, data_out = (int(fd) for fd in sys.argv[1:5])
     config = json.loads(sys.argv[5])
-    sys.path[:] = config["sys_path"]
+    sys.path[:] = config["sys_path"]  # read-only places only: never the working folder
     import numpy  # noqa: F401  (imported once, before any fork: the point of the zygote)
 
+    import isolate
     import toys
     import wire
 
@@ -43,24 +52,23 @@ def main() -> None:
     builtins.display = lambda *objects, **kwargs: None
     pristine = dict(builtins.__dict__)
     control = _Channel(ctl_in, ctl_out)
+    modules = {"wire": wire, "toys": toys, "isolate": isolate}
     while True:
         order = control.receive()
         if order is None or order.get("op") != "spawn":
             return  # the grader is gone or done
-        pid = _spawn(order, config, (ctl_in, ctl_out), (data_in, data_out), wire, toys, pristine)
+        pid = _spawn(order, config, (ctl_in, ctl_out), (data_in, data_out), modules, pristine)
         control.send({"op": "started"})  # only now may the grader write to the data pipe
         status, grader_gone = _watch(pid, control)
-        _clean_up(config, pid)
+        clean = _end_session(pid)
         if grader_gone:
             return
-        control.send({"op": "ended", "status": _describe_status(status)})
+        control.send({"op": "ended", "status": _describe_status(status), "clean": clean})
 
 
 def _watch(pid: int, control) -> tuple[int, bool]:
     """Wait for the session to end, or for the grader to order its end (a timeout) or to
     vanish (killed): then end it. Returns its wait status and whether the grader is gone."""
-    import select
-
     process = os.pidfd_open(pid)
     try:
         while True:
@@ -75,9 +83,8 @@ def _watch(pid: int, control) -> tuple[int, bool]:
         os.close(process)
 
 
-def _spawn(order: dict, config: dict, control_fds, data_fds, wire, toys, pristine) -> int:
+def _spawn(order: dict, config: dict, control_fds, data_fds, modules: dict, pristine) -> int:
     _drain(data_fds[0])
-    _write_files(config["workdir"], order["files"])
     pid = os.fork()
     if pid:
         return pid
@@ -86,9 +93,17 @@ def _spawn(order: dict, config: dict, control_fds, data_fds, wire, toys, pristin
             os.close(fd)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.setsid()
+        if config["isolate"]:
+            try:
+                modules["isolate"].enter(config["filesystems"], config["keep"])
+            except OSError as exc:  # no world of its own: no student code runs
+                print(f"grade: the session could not be isolated ({exc})", file=sys.stderr)
+                os._exit(70)
+        _write_files(config["workdir"], order["files"])
         _apply_limits(config)
         os.chdir(config["workdir"])
-        _serve(_Channel(*data_fds, secret=order["secret"]), config, wire, toys, pristine)
+        sys.path.insert(0, config["workdir"])  # the student's own modules, for this session only
+        _serve(_Channel(*data_fds, secret=order["secret"]), config, modules["wire"], modules["toys"], pristine)
     finally:
         for stream in (sys.__stdout__, sys.__stderr__):
             try:
@@ -127,8 +142,6 @@ def _drain(fd: int) -> None:
 
 
 def _write_files(workdir: str, files: list) -> None:
-    import base64
-
     for item in files:
         relative = os.path.normpath(item["path"])
         if relative.startswith(("..", "/")):
@@ -155,45 +168,25 @@ def _kill_session(pid: int) -> None:
         pass
 
 
-def _clean_up(config: dict, pid: int) -> None:
-    """Kill what the session left running and wipe what it wrote."""
-    import shutil
-
-    _kill_session(pid)
+def _end_session(pid: int) -> bool:
+    """Kill what the session left running and reap it all. True when nothing is left: in the
+    sandbox's own PID namespace every process but this one is gone, and with them the
+    session's namespaces and file systems. A process forked while the first kill went out
+    is killed by the next; after a few seconds the sandbox is given up (False)."""
+    deadline = time.monotonic() + 3.0
     while True:
+        _kill_session(pid)
         try:
-            if os.waitpid(-1, os.WNOHANG) == (0, 0):
-                break
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
         except ChildProcessError:
             break
-    if _OWN_PID_NAMESPACE:
-        _remove_ipc_objects()
-    for folder in [config["workdir"], *config.get("scratch", [])]:
-        for entry in os.listdir(folder) if os.path.isdir(folder) else []:
-            path = os.path.join(folder, entry)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass
-
-
-def _remove_ipc_objects() -> None:
-    """SysV shared memory, semaphores and queues outlive processes: remove what a session
-    made, so nothing passes from one session to the next in this sandbox."""
-    import subprocess
-
-    for kind in ("shm", "sem", "msg"):
-        try:
-            with open(f"/proc/sysvipc/{kind}") as listing:
-                if len(listing.read().splitlines()) > 1:
-                    subprocess.run(["ipcrm", "--all"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                   timeout=5, check=False)
-                    return
-        except (OSError, subprocess.SubprocessError):
-            return
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.002)
+    if not _OWN_PID_NAMESPACE:
+        return False
+    return [entry for entry in os.listdir("/proc") if entry.isdigit() and entry != "1"] == []
 
 
 def _describe_status(status: int) -> dict:
@@ -249,14 +242,13 @@ class _Channel:
 
     def send(self, message: dict) -> None:
         # the secret marks our replies; the leading newline ends any partial line of junk
-        data = ("\n" + self._dumps({**message, "secret": self.secret}) + "\n").encode()
+        # the secret comes first, so the grader can drop a line without parsing it
+        data = ("\n" + self._dumps({"secret": self.secret, **message}) + "\n").encode()
         while data:
             data = data[self._write(self._fd_out, data):]
 
 
 def _apply_limits(config: dict) -> None:
-    import resource
-
     memory = config["memory_mb"] * 1024 * 1024
     limits = {
         resource.RLIMIT_AS: memory,
