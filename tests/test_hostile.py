@@ -12,12 +12,15 @@ An attack is a file `<name>.py`, or a folder `<name>/` whose `attack.py` is appe
 correct solution as the folder submission's `ex07.py` and whose other files ship beside it.
 Headers: `# jobs: N` (concurrent slots, 2 by default; 1 puts every victim after the attacker
 in the attacker's own slot), `# id: TEXT` (the attacker's file or folder name; its row is
-found as the one row that is not a victim's).
+found as the one row that is not a victim's), `# cells: N` (the attacker hands in a notebook:
+the solution, then the attack as N cells). `@@BUNDLE_TABLE@@` in an attack becomes the
+self-check bundle as a lookup table.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -105,6 +108,14 @@ def _place_attack(attack: Path, text: str, submissions: Path, replace) -> None:
     """The attacker's hand-in: a module, or a folder with the attack's extra files."""
     name = header(text, "id") or "attacker"
     solution = (EXAMPLES / "alice.py").read_text() + "\n\n" + replace(text)
+    if header(text, "cells"):  # a notebook: the solution, then the attack as that many cells
+        import nbformat
+        from nbformat import v4
+
+        cells = [v4.new_code_cell((EXAMPLES / "alice.py").read_text())]
+        cells += [v4.new_code_cell(replace(text)) for _ in range(int(header(text, "cells")))]
+        nbformat.write(v4.new_notebook(cells=cells), submissions / f"{name}.ipynb")
+        return
     if not attack.is_dir():
         (submissions / f"{name}.py").write_text(solution)
         return
@@ -116,8 +127,22 @@ def _place_attack(attack: Path, text: str, submissions: Path, replace) -> None:
     (folder / "ex07.py").write_text(solution)
 
 
+@pytest.fixture(scope="module")
+def bundle_table(tmp_path_factory) -> dict:
+    """The self-check bundle a student holds, as a lookup table (for @@BUNDLE_TABLE@@)."""
+    from click.testing import CliRunner
+    from test_bundle_honesty import lookup_table
+
+    from grader.cli import cli
+
+    out = tmp_path_factory.mktemp("release")
+    outcome = CliRunner().invoke(cli, ["assign", str(ROOT / "rubrics" / "ex07.yaml"), "--out", str(out)])
+    assert outcome.exit_code == 0, outcome.output
+    return lookup_table(json.loads((out / "ex07-check.json").read_text()))
+
+
 @pytest.mark.parametrize("attack", ATTACKS, ids=[p.stem for p in ATTACKS])
-def test_attack_gains_nothing(attack, course, victim_alone, confinement, tmp_path, rubric):
+def test_attack_gains_nothing(attack, course, victim_alone, confinement, tmp_path, rubric, request):
     text = _attack_text(attack)
     if header(text, "requires") == "sandbox" and not confinement.sandboxed:
         pytest.skip("this attack would harm the machine without the sandbox (install bubblewrap)")
@@ -134,6 +159,8 @@ def test_attack_gains_nothing(attack, course, victim_alone, confinement, tmp_pat
     replacements = {"@@REFERENCE@@": str(course / "reference" / "ex07.py"), "@@RUBRIC@@": str(course / "ex07.yaml"),
                     "@@OUT@@": str(out), "@@MARKER@@": str(marker), "@@PORT@@": str(listener.port),
                     "@@TOKEN@@": token}
+    if "@@BUNDLE_TABLE@@" in text:
+        replacements["@@BUNDLE_TABLE@@"] = repr(request.getfixturevalue("bundle_table"))
 
     def replace(content: str) -> str:
         for placeholder, value in replacements.items():
@@ -172,8 +199,11 @@ def test_attack_gains_nothing(attack, course, victim_alone, confinement, tmp_pat
     assert lost == set((header(text, "loses") or "").split())
     assert attacker["status"].removesuffix(UNSANDBOXED) in ("ok", "error")
 
+    for page in (out / "feedback").iterdir():
+        assert page.stat().st_size < 1 << 20, f"{page.name}: {page.stat().st_size} bytes of feedback"
     kept = sorted((out / ".grade" / "results").glob("*.json"))
     assert len(kept) == 1 + len(VICTIMS) and all('"forged"' not in path.read_text() for path in kept)
+    assert all(path.stat().st_size < 1 << 20 for path in kept), "a kept result is not bounded"
 
 
 def test_there_are_enough_attacks():
