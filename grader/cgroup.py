@@ -11,6 +11,7 @@ no delegation) `create` returns None and only the per-process limits apply.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -33,11 +34,16 @@ class SlotGroup:
         return ["/bin/sh", "-c", script, "sh", str(len(self.folders)), *self.procs_files, *argv]
 
     def remove(self) -> None:
+        """Remove the group; its last processes may take a moment to leave it."""
         for folder in self.folders:
-            try:
-                folder.rmdir()
-            except OSError:
-                pass
+            for _ in range(50):
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
 
 
 def create(name: str, memory_bytes: int, processes: int) -> SlotGroup | None:
@@ -78,9 +84,21 @@ def _own_group(controller: str) -> str:
 
 
 def _make(parent: Path, name: str) -> Path:
+    _sweep(parent)
     folder = parent / name
     folder.mkdir()
     return folder
+
+
+def _sweep(parent: Path) -> None:
+    """Remove empty groups that a grader killed before it could clean up left behind."""
+    for folder in parent.glob("grade-*-*"):
+        owner = folder.name.split("-")[1]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
 
 
 def _enable(parent: Path, controllers: tuple[str, ...]) -> None:

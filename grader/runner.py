@@ -23,8 +23,10 @@ import math
 import os
 import queue
 import secrets
-import shutil
+import select
 import selectors
+import shutil
+import socket
 import signal
 import subprocess
 import sys
@@ -46,6 +48,8 @@ CHILD_SCRIPT = Path(__file__).resolve().parent / "child" / "__main__.py"
 PROJECT_ROOT = CHILD_SCRIPT.parent.parent.parent
 MAX_MESSAGE_BYTES = 96 * 1024 * 1024  # one reply: a 64 MB array as base64, and its JSON
 MAX_CONTROL_BYTES = 1024 * 1024
+MAX_CONTAINERS = 1_000_000  # JSON lists and objects in one reply (see _too_complex)
+MAX_SEPARATORS = 2_000_000  # commas and colons in one reply
 CLOSE_SECONDS = 5.0  # a session that has not ended this long after it was told to costs its sandbox
 WORKDIR_INODES = 16384  # tmpfs caps blocks, not inodes: without this, empty files eat kernel memory
 SCRATCH_BYTES = 16 * 1024 * 1024
@@ -253,7 +257,7 @@ class Runner:
             if pending:
                 report.restarts += 1
 
-    def command(self, slot: _Slot, fds: tuple[int, int, int, int]) -> list[str]:
+    def command(self, slot: _Slot, fds: tuple[int, int, int]) -> list[str]:
         confinement = self.confinement
         workdir = confinement.workdir(slot.scratch)
         readable = python_locations(self.python) + self._import_path
@@ -430,21 +434,27 @@ class _Zygote:
         self.runner = runner
         ctl_in, self.control_w = os.pipe()
         self._ctl_r, ctl_out = os.pipe()
-        data_in, self.data_w = os.pipe()
-        self.data_r, data_out = os.pipe()
-        self.output_r, output_w = os.pipe()
-        theirs = (ctl_in, ctl_out, data_in, data_out)
+        # each session's own pipes are handed over on this socket (SCM_RIGHTS): no open file
+        # description is ever shared by two sessions, so no flag or size set on one survives
+        self.handover, handover_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        zygote_output_r, output_w = os.pipe()
+        theirs = (ctl_in, ctl_out, handover_theirs.fileno())
         try:
             self.process = subprocess.Popen(
                 runner.command(slot, theirs), stdin=subprocess.DEVNULL, stdout=output_w, stderr=output_w,
                 pass_fds=theirs, cwd=slot.scratch, env=child_environment(), start_new_session=True)
         finally:
-            for fd in (*theirs, output_w):
+            for fd in (ctl_in, ctl_out, output_w):
                 os.close(fd)
+            handover_theirs.close()
+        os.set_blocking(self.control_w, False)
         self.selector = selectors.DefaultSelector()
-        for fd, role in ((self._ctl_r, "control"), (self.data_r, "data"), (self.output_r, "output")):
+        for fd, role in ((self._ctl_r, "control"), (zygote_output_r, "output")):
             self.selector.register(fd, selectors.EVENT_READ, role)
+        self._own_fds = [self.control_w, self._ctl_r, zygote_output_r]
         self.lines = {"control": _Lines(MAX_CONTROL_BYTES), "data": _Lines(MAX_MESSAGE_BYTES)}
+        self.data_w: int | None = None  # the current session's request pipe, and its other ends
+        self._session_fds: list[int] = []
         self.served = 0  # sessions started; more than one only where sessions are isolated
         self.output: _Output | None = None
         self._killed = False
@@ -458,12 +468,28 @@ class _Zygote:
         if not self.alive():
             raise _ChildDied("the sandbox is gone")
         self.output = output
+        self.end_session()
         secret = secrets.token_hex(16)
         self.lines["data"].reset(f'{{"secret": "{secret}"'.encode())
-        encoded = [{"path": name, "data": base64.b64encode(data).decode("ascii")} for name, data in files]
-        self.send(self.control_w, {"op": "spawn", "secret": secret, "files": encoded})
-        # the zygote drains stale requests before it forks: wait, or it would eat ours
+        request_r, self.data_w = os.pipe()
+        reply_r, reply_w = os.pipe()
+        output_r, output_w = os.pipe()
+        os.set_blocking(self.data_w, False)
+        self._session_fds = [self.data_w, reply_r, output_r]
+        self.selector.register(reply_r, selectors.EVENT_READ, "data")
+        self.selector.register(output_r, selectors.EVENT_READ, "output")
         end = time.monotonic() + SPAWN_TIMEOUT
+        encoded = [{"path": name, "data": base64.b64encode(data).decode("ascii")} for name, data in files]
+        try:
+            self.send(self.control_w, {"op": "spawn", "secret": secret, "files": encoded}, end)
+            socket.send_fds(self.handover, [b"P"], [request_r, reply_w, output_w])
+        except OSError:
+            raise _ChildDied(self.exit_description()) from None
+        except _ChildTimeout:
+            raise _ChildDied("the sandbox did not take the order in time") from None
+        finally:
+            for fd in (request_r, reply_w, output_w):
+                os.close(fd)
         while self.read(max(end - time.monotonic(), 0.0)) != "control":
             if time.monotonic() >= end:
                 raise _ChildDied("the sandbox did not start a process in time")
@@ -474,12 +500,32 @@ class _Zygote:
             self.init_pids = _children(self.process.pid)  # found while bwrap is surely alive
         return _Session(self, secret)
 
-    def send(self, fd: int, message: dict) -> None:
-        data = (json.dumps(message) + "\n").encode()
+    def end_session(self) -> None:
+        """Forget the last session's pipes (its processes are gone or about to be)."""
+        for fd in self._session_fds:
+            with contextlib.suppress(KeyError, ValueError):
+                self.selector.unregister(fd)
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._session_fds = []
+        self.data_w = None
+
+    def send(self, fd: int | None, message: dict, deadline: float) -> None:
+        """Write one line to a non-blocking pipe by `deadline`: a process that stops reading
+        (or swaps the pipe it reads for another) costs a timeout, never a hung grader."""
+        if fd is None:
+            raise _ChildDied("its process ended")
+        data = memoryview((json.dumps(message) + "\n").encode())
         try:
             while data:
-                data = data[os.write(fd, data):]
-        except OSError:
+                try:
+                    data = data[os.write(fd, data):]
+                except BlockingIOError:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise _ChildTimeout() from None
+                    select.select([], [fd], [], min(left, 1.0))
+        except OSError:  # the reading end is gone
             raise _ChildDied(self.exit_description()) from None
 
     def read(self, timeout: float) -> str | None:
@@ -500,8 +546,11 @@ class _Zygote:
                 self.control_lost = True
                 self.selector.unregister(key.fd)
                 continue
-            if not chunk:
-                raise _ChildDied(self.exit_description())
+            if not chunk:  # every process of the session closed its reply pipe
+                self.selector.unregister(key.fd)
+                if self.control_lost:
+                    raise _ChildDied(self.exit_description())
+                continue
             self.lines[key.data].feed(chunk)
             if self.lines["control"].oversized or len(self.lines["control"].lines) > 16:
                 raise _ChildDied("the sandbox sent a malformed message")
@@ -548,12 +597,12 @@ class _Zygote:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.end_session()
         self.selector.close()
-        for fd in (self.control_w, self._ctl_r, self.data_w, self.data_r, self.output_r):
-            try:
+        self.handover.close()
+        for fd in self._own_fds:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
 
 class _Session:
@@ -569,7 +618,7 @@ class _Session:
 
     def load(self, submission: Submission, deadline: float) -> dict:
         self._send({"op": "load", "kind": submission.kind, "module": submission.module_name,
-                    "entry": submission.entry, "cells": [c.as_dict() for c in submission.cells]})
+                    "entry": submission.entry, "cells": [c.as_dict() for c in submission.cells]}, deadline)
         message = self._receive(max(deadline - time.monotonic(), 0.01))
         cells = message.get("cells")
         ignored = message.get("ignored")
@@ -583,8 +632,12 @@ class _Session:
         message: dict[str, Any] = {"op": request.op, "id": self._next_id, "name": request.name}
         if request.op == "call":
             message["args"] = [wire.encode(arg) for arg in request.args]
-        self._send(message)
         end = time.monotonic() + timeout
+        try:
+            self._send(message, end)
+        except _ChildTimeout:
+            self._hung = True
+            raise
         while True:  # a forked copy of the student's process may answer an earlier request again
             answer = self._receive(max(end - time.monotonic(), 0.0))
             if answer.get("id") == self._next_id:
@@ -601,13 +654,13 @@ class _Session:
         end = time.monotonic() + CLOSE_SECONDS
         try:
             if self._hung:  # the zygote kills the session's processes; it stays warm
-                self.zygote.send(self.zygote.control_w, {"op": "kill"})
+                self.zygote.send(self.zygote.control_w, {"op": "kill"}, end)
             else:
-                self._send({"op": "exit"})
                 try:
+                    self._send({"op": "exit"}, min(end, time.monotonic() + 1.0))
                     self._drain_until(min(end, time.monotonic() + 1.0))
                 except _ChildTimeout:  # not gone by itself: the zygote ends it
-                    self.zygote.send(self.zygote.control_w, {"op": "kill"})
+                    self.zygote.send(self.zygote.control_w, {"op": "kill"}, end)
             self._drain_until(end)
         except _ChildDied:
             pass
@@ -618,14 +671,15 @@ class _Session:
             self.zygote.read(0)  # what it printed last
         except _ChildDied:
             pass
+        self.zygote.end_session()
 
     def _drain_until(self, end: float) -> None:
         """Ignore replies until the zygote reports the end (raises _ChildDied) or `end`."""
         while True:
             self._receive(max(end - time.monotonic(), 0.0))
 
-    def _send(self, message: dict) -> None:
-        self.zygote.send(self.zygote.data_w, message)
+    def _send(self, message: dict, deadline: float) -> None:
+        self.zygote.send(self.zygote.data_w, message, deadline)
 
     def _receive(self, timeout: float) -> dict:
         """The next reply that carries this session's secret; other lines were dropped
@@ -645,7 +699,10 @@ class _Session:
                 self.clean = ended.get("op") == "ended" and ended.get("clean") is True
                 raise _ChildDied(_ended_description(ended))
             if role == "data":
-                message = _parse(self.zygote.next_line("data"))
+                line = self.zygote.next_line("data")
+                if _too_complex(line):
+                    raise _ChildDied("it sent a reply with more items than any answer may have")
+                message = _parse(line)
                 if message is not None and message.pop("secret", None) == self.secret:
                     return message
 
@@ -715,6 +772,14 @@ def _checked_reply(answer: dict) -> Reply:
     if status == "missing":
         return Reply("missing")
     return Reply("invalid", detail="a malformed reply came back")
+
+
+def _too_complex(line: bytes) -> bool:
+    """Whether parsing `line` could build more objects than any reply needs: 96 MB of `[],`
+    would be 30 million lists and gigabytes of memory. Arrays travel as base64 strings, which
+    hold none of these bytes; counting them is a bound taken before anything is built."""
+    return (line.count(b"[") + line.count(b"{") > MAX_CONTAINERS
+            or line.count(b",") + line.count(b":") > MAX_SEPARATORS)
 
 
 def _parse(line: bytes) -> dict | None:

@@ -96,6 +96,22 @@ class Listener:
         self.socket.close()
 
 
+def _reset_peak_memory() -> bool:
+    """Reset this process's peak resident memory (Linux: 5 > /proc/self/clear_refs)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _peak_memory_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "absent"
 
@@ -174,6 +190,7 @@ def test_attack_gains_nothing(attack, course, victim_alone, confinement, tmp_pat
     before = {path: digest(path) for path in guarded}
     disk_before = shutil.disk_usage(tmp_path).free
     jobs = int(header(text, "jobs") or 2)
+    peak_resettable = _reset_peak_memory()
     started = time.monotonic()
     try:
         main(submissions=submissions, rubric=course / "ex07.yaml", out=out, jobs=jobs)
@@ -186,6 +203,8 @@ def test_attack_gains_nothing(attack, course, victim_alone, confinement, tmp_pat
     assert listener.connections == 0, "the student's code reached the grader's loopback"
     assert not processes_running(token), "a process of the submission outlived it"
     assert disk_before - shutil.disk_usage(tmp_path).free < 200 * 2**20, "the disk filled up"
+    if peak_resettable:
+        assert _peak_memory_mb() < 1500, f"the grader's memory peaked at {_peak_memory_mb():.0f} MB"
     # the attacker's own limit (30 s) plus the victims' and the sandbox's start, not more
     assert elapsed < 30 * (1 + len(VICTIMS) // jobs) + 30, f"the run took {elapsed:.0f} s"
 

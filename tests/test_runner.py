@@ -188,7 +188,7 @@ def test_the_zygote_imports_nothing_from_the_working_folder(tmp_path):
     """The child's import path holds read-only places only; the working folder is added in
     the session's fork, after the child's own modules and `resource` are imported."""
     runner = Runner(LIMITS)
-    command = runner.command(runner_slot(tmp_path), (3, 4, 5, 6))
+    command = runner.command(runner_slot(tmp_path), (3, 4, 5))
     config = json.loads(command[-1])
     assert config["workdir"] not in config["sys_path"]
     assert all(Path(entry).resolve() != tmp_path.resolve() for entry in config["sys_path"])
@@ -227,3 +227,13 @@ def test_a_python_living_under_tmp_stays_visible_in_each_session(tmp_path, confi
             assert report.replies["prefix"].value == str(venv)
             assert report.replies["seen"].value == sorted(["mine", str(venv.relative_to("/tmp")).split("/")[0]])
             assert report.replies["w"].value is False
+
+
+def test_a_reply_of_millions_of_tiny_items_is_refused_before_it_is_parsed():
+    from grader.runner import MAX_CONTAINERS, _too_complex
+
+    assert _too_complex(b'{"secret": "s", "value": [' + b"[]," * (MAX_CONTAINERS + 1) + b"[]]}")
+    assert _too_complex(b'{"secret": "s", "value": [' + b"1," * 3_000_000 + b"1]}")
+    items = ",".join('{"t": "int", "v": 1}' for _ in range(100_000))
+    assert not _too_complex(('{"secret": "s", "value": {"t": "list", "v": [%s]}}' % items).encode())
+    assert not _too_complex(b'{"secret": "s", "value": {"t": "ndarray", "npy": "' + b"QUJD" * 10_000_000 + b'"}}')

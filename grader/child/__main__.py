@@ -26,6 +26,7 @@ import os
 import resource
 import select
 import signal
+import socket
 import sys
 import time
 import traceback
@@ -33,8 +34,8 @@ import types
 
 
 def main() -> None:
-    ctl_in, ctl_out, data_in, data_out = (int(fd) for fd in sys.argv[1:5])
-    config = json.loads(sys.argv[5])
+    ctl_in, ctl_out, handover = (int(fd) for fd in sys.argv[1:4])
+    config = json.loads(sys.argv[4])
     sys.path[:] = config["sys_path"]  # read-only places only: never the working folder
     import numpy  # noqa: F401  (imported once, before any fork: the point of the zygote)
 
@@ -52,12 +53,13 @@ def main() -> None:
     builtins.display = lambda *objects, **kwargs: None
     pristine = dict(builtins.__dict__)
     control = _Channel(ctl_in, ctl_out)
+    handover_socket = socket.socket(fileno=handover)  # where each session's own pipes arrive
     modules = {"wire": wire, "toys": toys, "isolate": isolate}
     while True:
         order = control.receive()
         if order is None or order.get("op") != "spawn":
             return  # the grader is gone or done
-        pid = _spawn(order, config, (ctl_in, ctl_out), (data_in, data_out), modules, pristine)
+        pid = _spawn(order, config, (ctl_in, ctl_out, handover_socket), modules, pristine)
         control.send({"op": "started"})  # only now may the grader write to the data pipe
         status, grader_gone = _watch(pid, control)
         clean = _end_session(pid)
@@ -83,14 +85,23 @@ def _watch(pid: int, control) -> tuple[int, bool]:
         os.close(process)
 
 
-def _spawn(order: dict, config: dict, control_fds, data_fds, modules: dict, pristine) -> int:
-    _drain(data_fds[0])
+def _spawn(order: dict, config: dict, own_fds, modules: dict, pristine) -> int:
+    """Fork the session with the pipes the grader made for it alone (request, reply, output)."""
+    _, fds, _, _ = socket.recv_fds(own_fds[2], 1, 3)
+    if len(fds) != 3:
+        raise SystemExit("grade: the grader sent no pipes for the session")
+    request_in, reply_out, output = fds
     pid = os.fork()
     if pid:
+        for fd in fds:
+            os.close(fd)
         return pid
     try:
-        for fd in control_fds:
-            os.close(fd)
+        for channel in own_fds:
+            channel.close() if isinstance(channel, socket.socket) else os.close(channel)
+        os.dup2(output, 1)
+        os.dup2(output, 2)
+        os.close(output)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.setsid()
         if config["isolate"]:
@@ -103,7 +114,8 @@ def _spawn(order: dict, config: dict, control_fds, data_fds, modules: dict, pris
         _apply_limits(config)
         os.chdir(config["workdir"])
         sys.path.insert(0, config["workdir"])  # the student's own modules, for this session only
-        _serve(_Channel(*data_fds, secret=order["secret"]), config, modules["wire"], modules["toys"], pristine)
+        _serve(_Channel(request_in, reply_out, secret=order["secret"]), config, modules["wire"], modules["toys"],
+               pristine)
     finally:
         for stream in (sys.__stdout__, sys.__stderr__):
             try:
@@ -127,18 +139,6 @@ def _serve(channel, config: dict, wire, toys, pristine: dict) -> None:
             reply = _answer(request, namespace, wire, toys, pristine)
             _restore(pristine)
             channel.send({"id": request["id"], **reply})
-
-
-def _drain(fd: int) -> None:
-    """Drop requests a dead session never read, so the next one starts clean."""
-    os.set_blocking(fd, False)
-    try:
-        while os.read(fd, 1 << 16):
-            pass
-    except BlockingIOError:
-        pass
-    finally:
-        os.set_blocking(fd, True)
 
 
 def _write_files(workdir: str, files: list) -> None:
