@@ -1,9 +1,11 @@
 """What the instructor hands out: the student's template and the self-check bundle.
 
 `build_release` writes, for a rubric whose entry is `ex07.py`:
-- `ex07.ipynb`: the questions as Markdown, each function as a stub with its signature and a
-  docstring (shapes, conventions), each value as a placeholder, and a Markdown cell tagged
-  `answer:<qid>` for each free-text answer;
+- `ex07.ipynb`: the rubric's `template_imports`, the questions as Markdown, each function
+  once (however many checks call it) as a stub with the reference's signature (defaults and
+  markers such as `*`, no annotations) and a docstring (shapes, conventions), each value as a
+  placeholder, and a Markdown cell tagged `answer:<qid>` for each free-text answer; its
+  metadata names the Python 3 kernel;
 - `ex07.py`: the same as a module;
 - `ex07-check.json`: what `grade check` needs for the public checks and nothing more (see
   `bundle_for`): no reference source, no hidden check, no value answer in the clear, and no
@@ -13,9 +15,13 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
 import textwrap
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import nbformat
 import numpy as np
@@ -23,9 +29,10 @@ from nbformat import v4
 
 from .checks import TEXT_PLACEHOLDER
 from .child import wire
+from .errors import GradeError
 from .gradebook import write_atomically
 from .hashed import hash_number, new_salt
-from .reference import FunctionPlan, Plan, Raised
+from .reference import FunctionPlan, Plan, Raised, load_reference
 from .rubric import FunctionCheck, Question, TextCheck, ValueCheck
 from .selfcheck import BUNDLE_FORMAT
 
@@ -37,19 +44,136 @@ def release_name(plan: Plan) -> str:
 def build_release(plan: Plan, out: Path) -> list[Path]:
     name = release_name(plan)
     paths = [out / f"{name}.ipynb", out / f"{name}.py", out / f"{name}-check.json"]
-    write_atomically(paths[0], nbformat.writes(template_notebook(plan)))
-    write_atomically(paths[1], template_module(plan))
+    reference = load_reference(plan.rubric)  # for the functions' signatures
+    write_atomically(paths[0], nbformat.writes(template_notebook(plan, reference)))
+    write_atomically(paths[1], template_module(plan, reference))
     write_atomically(paths[2], json.dumps(bundle_for(plan), indent=1))
     return paths
 
 
 # ---------------------------------------------------------------- the template
 
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+LANGUAGE_INFO = {"name": "python", "file_extension": ".py", "mimetype": "text/x-python",
+                 "codemirror_mode": {"name": "ipython", "version": 3}, "pygments_lexer": "ipython3",
+                 "nbconvert_exporter": "python"}
 
-def _stub(plan: Plan, question: Question, check: FunctionCheck) -> str:
-    arguments = ", ".join(plan.functions[question.id, check.id].arg_names)
-    doc = textwrap.indent(check.docstring.strip() or check.description or check.name, "    ")
-    return f'def {check.name}({arguments}):\n    """\n{doc}\n    """\n    raise NotImplementedError("{check.name}")\n'
+
+@dataclass
+class Piece:
+    """One thing the student fills in: a stub or placeholder (`code`), a free-text answer
+    (`answer`), or a `note` that a name defined in an earlier question is checked here too."""
+
+    kind: str
+    source: str
+    tags: list[str] = field(default_factory=list)
+    name: str = ""
+
+
+def template_pieces(plan: Plan, reference: ModuleType | None = None) -> list[tuple[Question, list[Piece]]]:
+    """Per question, in sheet order, what the student fills in. One stub per function and one
+    placeholder per value, however many checks use it: the first check's question holds it,
+    and every check's tag is on its cell. An answer per free-text check."""
+    reference = reference if reference is not None else load_reference(plan.rubric)
+    uses: dict[str, list[FunctionCheck]] = {}  # function name -> the checks that call it, in sheet order
+    for _, check in plan.rubric.checks():
+        if isinstance(check, FunctionCheck):
+            uses.setdefault(check.name, []).append(check)
+    written: dict[str, tuple[str, Piece]] = {}  # name -> (question id, its piece)
+    template = []
+    for question in plan.rubric.questions:
+        pieces: list[Piece] = []
+        for check in question.checks:
+            tag = f"check:{question.id}/{check.id}"
+            if isinstance(check, TextCheck):  # the module has one per name, the notebook one per question
+                pieces.append(Piece("answer", TEXT_PLACEHOLDER, [question.answer_tag], question.answer_name(check)))
+                continue
+            if getattr(check, "name", None) in written:
+                first, piece = written[check.name]
+                piece.tags.append(tag)
+                if first != question.id and not any(p.kind == "note" and p.name == check.name for p in pieces):
+                    pieces.append(Piece("note", f"`{check.name}` (in {first} above) is checked here too.",
+                                        name=check.name))
+                continue
+            if isinstance(check, FunctionCheck):
+                function = getattr(reference, check.reference_name)
+                source = _stub(check.name, uses[check.name], function, f"{plan.rubric.path}: question "
+                               f"{question.id}, check {check.id}")
+            elif isinstance(check, ValueCheck):
+                source = _placeholder(check)
+            # A class stub for checks of `kind: object` goes here, one per class name like a
+            # function's stub, when that kind exists.
+            else:
+                raise GradeError(f"{plan.rubric.path}: question {question.id}, check {check.id}: `grade assign` "
+                                 f"cannot write a template for checks of kind {check.kind} yet")
+            written[check.name] = question.id, Piece("code", source, [tag], check.name)
+            pieces.append(written[check.name][1])
+        template.append((question, pieces))
+    return template
+
+
+def _stub(name: str, checks: list, function, where: str) -> str:
+    described = [c.docstring.strip() for c in checks if c.docstring.strip()] or \
+        [c.description for c in checks if c.description] or [name]
+    doc = textwrap.indent(described[0], "    ")
+    return (f'def {name}{signature_of(function, where)}:\n    """\n{doc}\n    """\n'
+            f'    raise NotImplementedError("{name}")\n')
+
+
+class _Code(str):
+    """A default value shown as the code that makes it (inspect shows defaults by repr)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def signature_of(function, where: str = "") -> str:
+    """The reference function's signature as a template writes it: its parameters, defaults and
+    markers (`/`, `*`, `*args`, `**kwargs`), without annotations (they may name what the
+    template does not import). A default whose repr is not Python is written as in the source."""
+    signature = inspect.signature(function)
+    sources: dict[str, str] | None = None
+    parameters = []
+    for parameter in signature.parameters.values():
+        parameter = parameter.replace(annotation=inspect.Parameter.empty)
+        if parameter.default is not inspect.Parameter.empty:
+            text = repr(parameter.default)
+            if not _is_literal(text, parameter.default):
+                sources = _default_sources(function) if sources is None else sources
+                if parameter.name not in sources:
+                    raise GradeError(f"{where}: the default of `{parameter.name}` in the reference's "
+                                     f"{function.__name__} ({text}) cannot be written in the template; give it a "
+                                     "literal default (a number, a string, None, ...)")
+                text = sources[parameter.name]
+            parameter = parameter.replace(default=_Code(text))
+        parameters.append(parameter)
+    return str(signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty))
+
+
+def _is_literal(text: str, value) -> bool:
+    try:
+        again = ast.literal_eval(text)
+        return type(again) is type(value) and bool(again == value)
+    except Exception:  # not a literal, or a value whose == is not a bool (an array)
+        return False
+
+
+def _default_sources(function) -> dict[str, str]:
+    """Each parameter's default as written in the function's source."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function.__name__:
+            arguments = node.args
+            positional = arguments.posonlyargs + arguments.args
+            found = {a.arg: ast.unparse(d) for a, d in zip(positional[len(positional) - len(arguments.defaults):],
+                                                           arguments.defaults)}
+            found.update({a.arg: ast.unparse(d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults)
+                          if d is not None})
+            return found
+    return {}
 
 
 def _placeholder(check: ValueCheck) -> str:
@@ -57,40 +181,50 @@ def _placeholder(check: ValueCheck) -> str:
     return f"{check.name} = None  # {what}\n"
 
 
-def template_notebook(plan: Plan):
+def import_lines(plan: Plan) -> str:
+    """The rubric's `template_imports` as import statements."""
+    return "".join(f"{line}\n" if line.startswith(("import ", "from ")) else f"import {line}\n"
+                   for line in plan.rubric.template_imports)
+
+
+def template_notebook(plan: Plan, reference: ModuleType | None = None):
     name = release_name(plan)
     cells = [v4.new_markdown_cell(
         f"# {plan.rubric.title}\n\nFill in the code cells and the answer cells. Keep the names and "
         "signatures of functions and values; write each free-text answer in its marked cell. "
-        f"Check your work before you hand it in:\n\n    grade check {name}.ipynb --bundle {name}-check.json"),
-        v4.new_code_cell("import numpy as np")]
-    for question in plan.rubric.questions:
+        f"Check your work before you hand it in:\n\n    grade check {name}.ipynb --bundle {name}-check.json")]
+    if plan.rubric.template_imports:
+        cells.append(v4.new_code_cell(import_lines(plan).rstrip("\n")))
+    answered: set[str] = set()  # a notebook's answers are read by the question's tag: one cell each
+    for question, pieces in template_pieces(plan, reference):
         cells.append(v4.new_markdown_cell(f"## {question.id}. {question.title}\n\n{question.prompt}".rstrip()))
-        for check in question.checks:
-            tags = {"tags": [f"check:{question.id}/{check.id}"]}
-            if isinstance(check, FunctionCheck):
-                cells.append(v4.new_code_cell(_stub(plan, question, check), metadata=tags))
-            elif isinstance(check, ValueCheck):
-                cells.append(v4.new_code_cell(_placeholder(check), metadata=tags))
-            elif isinstance(check, TextCheck):
-                cells.append(v4.new_markdown_cell(TEXT_PLACEHOLDER, metadata={"tags": [question.answer_tag]}))
-    return v4.new_notebook(cells=cells)
+        for piece in pieces:
+            if piece.kind == "code":
+                cells.append(v4.new_code_cell(piece.source, metadata={"tags": piece.tags}))
+            elif piece.kind == "answer" and question.answer_tag not in answered:
+                answered.add(question.answer_tag)
+                cells.append(v4.new_markdown_cell(piece.source, metadata={"tags": piece.tags}))
+            elif piece.kind == "note":
+                cells.append(v4.new_markdown_cell(piece.source))
+    return v4.new_notebook(cells=cells, metadata={"kernelspec": dict(KERNELSPEC), "language_info": dict(LANGUAGE_INFO)})
 
 
-def template_module(plan: Plan) -> str:
+def template_module(plan: Plan, reference: ModuleType | None = None) -> str:
     parts = [f'"""{plan.rubric.title}\n\nFill in every function, value and ANSWER_ string; keep the names.\n'
              f'Check your work: grade check {release_name(plan)}.py --bundle {release_name(plan)}-check.json\n"""\n\n'
-             "import numpy as np\n"]
-    for question in plan.rubric.questions:
+             + import_lines(plan)]
+    answered: set[str] = set()
+    for question, pieces in template_pieces(plan, reference):
         prompt = textwrap.fill(question.prompt, 88, initial_indent="# ", subsequent_indent="# ")
         parts.append(f"\n\n# {'-' * 70} {question.id}. {question.title}\n{prompt}\n")
-        for check in question.checks:
-            if isinstance(check, FunctionCheck):
-                parts.append("\n\n" + _stub(plan, question, check))
-            elif isinstance(check, ValueCheck):
-                parts.append("\n" + _placeholder(check))
-            elif isinstance(check, TextCheck):
-                parts.append(f'\n{question.answer_name(check)} = """\n"""\n')
+        for piece in pieces:
+            if piece.kind == "code":
+                parts.append(("\n\n" if piece.source.startswith("def ") else "\n") + piece.source)
+            elif piece.kind == "answer" and piece.name not in answered:
+                answered.add(piece.name)
+                parts.append(f'\n{piece.name} = """\n"""\n')
+            elif piece.kind == "note":
+                parts.append(f"\n# {piece.source.replace('`', '')}\n")
     return "".join(parts)
 
 
@@ -150,7 +284,8 @@ def _output(value) -> dict:
 def _form(value) -> dict:
     """What an answer must look like, without its values: an array's shape, a number."""
     if isinstance(value, np.ndarray):
-        return {"form": "array", "shape": list(value.shape), "finite": bool(np.isfinite(value).all())}
+        numeric = value.dtype.kind in "biufc"
+        return {"form": "array", "shape": list(value.shape), "finite": bool(numeric and np.isfinite(value).all())}
     if type(value) in (int, float):
         return {"form": "number"}
     return {"form": type(value).__name__}

@@ -1,10 +1,12 @@
 """Judging what came back, on the trusted side. Pure functions: data in, CheckResult out.
 
-Function checks compare every case with the reference's output (shape, NaN, tolerance,
-arguments left untouched); when they differ, the known mistakes are tried so the feedback
-can name the mistake. Value checks compare numbers within tolerance (numpy scalars count as
-their Python kind), bools exactly and strings against synonyms. Text checks only suggest
-points from the rubric's criteria and are marked for review.
+Function checks compare every case with the reference's output under the check's
+`compare` rule (compare.py: shape, NaN, tolerance, types, order; or the rubric's judge) and
+want the arguments left untouched; when they differ, the known mistakes are tried so the
+feedback can name the mistake. Value checks compare numbers within tolerance (numpy scalars
+count as their Python kind), bools exactly and short names against synonyms; lists, tuples,
+dicts, sets, arrays and DataFrames by the same rules as function results. Text checks only
+suggest points from the rubric's criteria and are marked for review.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -21,8 +24,12 @@ import numpy as np
 import regex
 
 from .cases import describe_case
+from .compare import as_array  # noqa: F401  (selfcheck reads an answer's form with it)
+from .compare import JudgeError, Rules, fold, normalize, python_scalar, rules_for, run_judge
+from .compare import compare as compare_values
+from .compare import kind as _kind
 from .hashed import HashedNumber
-from .reference import FunctionPlan, Raised
+from .reference import FunctionPlan, Raised, rubric_value
 from .rubric import TEXT_FLAGS, Question, TextCheck, Tolerance, ValueCheck
 from .runner import Reply
 from .untrusted import ANSWER_CHARS, clean_text
@@ -78,9 +85,14 @@ def judge_function(question: Question, plan: FunctionPlan, replies: list[Reply],
             return result(question, check, "failed", f"{name} is a {reply.detail}, not a function.")
     if all(r.status == "error" and (r.error or {}).get("type") == "NotImplementedError" for r in replies):
         return result(question, check, "missing", f"{name} is not implemented yet (it raises NotImplementedError).")
-    problems = []
+    problems, fractions = [], []
     for number, (args, expected, reply) in enumerate(zip(plan.cases, plan.expected, replies), start=1):
-        problem = _case_problem(plan, args, expected, reply, rtol, atol)
+        try:
+            problem, fraction = _case_verdict(plan, args, expected, reply, rtol, atol)
+        except JudgeError as exc:
+            return result(question, check, "error", f"{name} could not be graded on case {number} of "
+                          f"{len(plan.cases)}: {exc}. This is a problem of the grader, not of your answer.")
+        fractions.append(fraction)
         if problem:
             problems.append((number, args, reply, problem))
     if not problems:
@@ -92,31 +104,55 @@ def judge_function(question: Question, plan: FunctionPlan, replies: list[Reply],
     where = f"case {number} of {len(plan.cases)} ({describe_case(plan.arg_names, args)})"
     outcome = {"timeout": "timeout", "crashed": "error", "error": "error"}.get(reply.status, "failed")
     failing = f"; {len(problems)} of {len(plan.cases)} cases fail" if len(problems) > 1 else ""
-    return result(question, check, outcome, f"{name} {problem} in {where}{failing}.")
+    fraction = sum(fractions) / len(fractions) if check.compare == "judge" else 0.0
+    partial = f" Partial credit: {fraction:.0%}." if fraction > 0 else ""
+    return result(question, check, outcome, f"{name} {problem} in {where}{failing}.{partial}", fraction)
 
 
 def _case_problem(plan: FunctionPlan, args: tuple, expected: Any, reply: Reply, rtol: float, atol: float) -> str | None:
+    """What is wrong with one case's reply (None if nothing), by the check's rule."""
+    return _case_verdict(plan, args, expected, reply, rtol, atol)[0]
+
+
+def _case_verdict(plan: FunctionPlan, args: tuple, expected: Any, reply: Reply, rtol: float,
+                  atol: float) -> tuple[str | None, float]:
+    """What is wrong with one case's reply (None if nothing) and the fraction of the case it
+    earns (a judge may give part; otherwise 1 or 0). Raises JudgeError if the judge fails."""
     if reply.status == "timeout":
-        return f"{reply.detail} (an endless loop, or far too slow?)"
+        return f"{reply.detail} (an endless loop, or far too slow?)", 0.0
     if reply.status == "crashed":
-        return f"crashed: {reply.detail}"
+        return f"crashed: {reply.detail}", 0.0
     if reply.status == "error":
         error = reply.error or {}
         line = f" (line {error['line']})" if error.get("line") else ""
         message = f": {error['message']}" if error.get("message") else ""
-        return f"raised {error.get('type', 'an exception')}{message}{line}"
+        return f"raised {error.get('type', 'an exception')}{message}{line}", 0.0
     if reply.status != "ok":
-        return reply.detail or "gave no usable answer"
-    problem = compare(expected, reply.value, rtol, atol)
+        return reply.detail or "gave no usable answer", 0.0
+    check = plan.check
+    if check.compare == "judge" and plan.judge is not None:
+        fraction, note = run_judge(plan.judge, check.judge, expected, reply.value, args)
+        note = clean_text(note)[:300]
+        problem = None if fraction >= 1.0 else "returned a wrong answer" + (f" ({note})" if note else "")
+    else:
+        fraction = 1.0
+        problem = compare(expected, reply.value, rtol, atol, rules=_rules(check, rtol, atol))
     if problem:
-        return problem
+        return problem, fraction if check.compare == "judge" else 0.0
     if reply.mutated:
         names = ", ".join(f"`{plan.arg_names[i]}`" for i in reply.mutated if i < len(plan.arg_names))
-        return f"modified its argument {names} in place (work on a copy)"
-    return None
+        return f"modified its argument {names} in place (work on a copy)", 0.0
+    return None, 1.0
+
+
+def _rules(check, rtol: float, atol: float) -> Rules:
+    """A check's comparison rules; a judge's check names mistakes by the auto rule."""
+    rules = rules_for(check, rtol, atol)
+    return Rules(rtol, atol, "auto", rules.ordered, rules.loose_types) if rules.mode == "judge" else rules
 
 
 def _matching_mistake(plan: FunctionPlan, replies: list[Reply], rtol: float, atol: float):
+    rules = _rules(plan.check, rtol, atol)
     for mistake in plan.check.mistakes:
         if mistake.raises is not None:
             if any(r.status == "error" and (r.error or {}).get("type") == mistake.raises
@@ -124,7 +160,7 @@ def _matching_mistake(plan: FunctionPlan, replies: list[Reply], rtol: float, ato
                 return mistake
             continue
         outputs = plan.variants[mistake.id]
-        if all(_same_as_variant(out, reply, rtol, atol) for out, reply in zip(outputs, replies)):
+        if all(_same_as_variant(out, reply, rules) for out, reply in zip(outputs, replies)):
             return mistake
     return None
 
@@ -139,10 +175,10 @@ def _message_matches(pattern: str, message: str) -> bool:
         return False
 
 
-def _same_as_variant(output: Any, reply: Reply, rtol: float, atol: float) -> bool:
+def _same_as_variant(output: Any, reply: Reply, rules: Rules) -> bool:
     if isinstance(output, Raised):
         return reply.status == "error" and (reply.error or {}).get("type") == output.type
-    return reply.status == "ok" and compare(output, reply.value, rtol, atol) is None
+    return reply.status == "ok" and compare_values(output, reply.value, rules) is None
 
 
 def _tolerances(check, tolerance: Tolerance) -> tuple[float, float]:
@@ -154,101 +190,12 @@ def _tolerances(check, tolerance: Tolerance) -> tuple[float, float]:
 # ---------------------------------------------------------------- comparing one answer
 
 
-def compare(expected: Any, actual: Any, rtol: float, atol: float) -> str | None:
-    """None when `actual` answers `expected`, else what is wrong, without revealing it."""
+def compare(expected: Any, actual: Any, rtol: float, atol: float, rules: Rules | None = None) -> str | None:
+    """None when `actual` answers `expected`, else what is wrong, without revealing it: by
+    `rules` (compare.py), by default the auto rule with these tolerances."""
     if isinstance(expected, HashedNumber):  # a self-check bundle's number
-        return None if expected.matches(actual) else "returned a different number"
-    if isinstance(expected, np.ndarray):
-        return _compare_arrays(expected, actual, rtol, atol)
-    if type(expected) is bool:
-        if type(actual) is not bool:
-            return f"returned {_kind(actual)}, expected True or False"
-        return None if actual == expected else "returned the wrong truth value"
-    if type(expected) in (int, float):
-        return _compare_numbers(expected, actual, rtol, atol)
-    if type(expected) is str:
-        if type(actual) is not str:
-            return f"returned {_kind(actual)}, expected a string"
-        return None if normalize(actual) == normalize(expected) else "returned a different string"
-    if type(expected) is list:
-        if type(actual) is not list or len(actual) != len(expected):
-            return f"returned {_kind(actual)}, expected a list of {len(expected)} items"
-        for e, a in zip(expected, actual):
-            problem = compare(e, a, rtol, atol)
-            if problem:
-                return problem
-        return None
-    return None if actual == expected else "returned a different value"
-
-
-def as_array(actual: Any, shape: tuple, numbers: bool = True) -> np.ndarray | str:
-    """The student's answer as an array of `shape` (a list is read as one), or what is wrong
-    with its form; with `numbers`, a boolean array is wrong too."""
-    if type(actual) is list:
-        try:
-            actual = np.asarray(actual, dtype=np.float64)
-        except (ValueError, TypeError, OverflowError):
-            return "returned a list that is not a numeric array"
-    if not isinstance(actual, np.ndarray):
-        return f"returned {_kind(actual)}, expected a NumPy array of shape {shape}"
-    if actual.shape != shape:
-        return f"returned shape {actual.shape}, expected shape {shape}"
-    if numbers and actual.dtype.kind == "b":
-        return "returned a boolean array, expected numbers"
-    return actual
-
-
-def _compare_arrays(expected: np.ndarray, actual: Any, rtol: float, atol: float) -> str | None:
-    actual = as_array(actual, expected.shape, numbers=expected.dtype.kind != "b")
-    if isinstance(actual, str):
-        return actual
-    a = actual.astype(np.float64)
-    e = expected.astype(np.float64)
-    bad_a, bad_e = ~np.isfinite(a), ~np.isfinite(e)
-    if (bad_a & ~bad_e).any():
-        what = "NaN" if np.isnan(a[bad_a & ~bad_e]).any() else "infinite values"
-        return f"returned {what} in {int((bad_a & ~bad_e).sum())} of {a.size} entries"
-    if a.size == 0:
-        return None
-    scale = float(np.max(np.abs(np.where(bad_e, 0.0, e)), initial=0.0))
-    allowed = atol + rtol * np.abs(e) + rtol * 1e-2 * scale
-    difference = np.where(bad_e, np.where(a == e, 0.0, np.inf), np.abs(a - e))
-    wrong = difference > allowed
-    if not wrong.any():
-        return None
-    worst = np.unravel_index(int(np.argmax(np.where(wrong, difference, -1))), a.shape)
-    return (f"returned values that differ from the expected ones in {int(wrong.sum())} of {a.size} entries "
-            f"(e.g. at index {tuple(int(i) for i in worst)})")
-
-
-def _compare_numbers(expected: float, actual: Any, rtol: float, atol: float) -> str | None:
-    if type(actual) not in (int, float) or type(actual) is bool:
-        if isinstance(actual, np.ndarray) and actual.size == 1:
-            actual = float(actual.reshape(()))
-        else:
-            return f"returned {_kind(actual)}, expected a number"
-    if isinstance(actual, float) and math.isnan(actual):
-        return "returned NaN"
-    if isinstance(actual, float) and math.isinf(actual):
-        return "returned an infinite value"
-    try:
-        difference = abs(actual - expected)
-    except OverflowError:  # an int beyond float range, against a float
-        return "returned a different number"
-    if difference <= atol + rtol * abs(expected):
-        return None
-    return "returned a different number"
-
-
-_SPACES = re.compile(r"[\s_-]+")
-_AROUND = re.compile(r"^[\s\"'`\u2018\u2019\u201c\u201d(\[{]+|[\s\"'`\u2018\u2019\u201c\u201d)\]}.,;:!?]+$")
-
-
-def normalize(text: str) -> str:
-    """A string as compared: case-folded; hyphens, underscores and runs of white space as one
-    space; quotes and brackets around it and punctuation after it dropped ("  Feed-Forward. "
-    -> "feed forward"). Punctuation inside stays: "a/b" or "a, b" is not "a b"."""
-    return _AROUND.sub("", _SPACES.sub(" ", text.casefold()))
+        return None if expected.matches(python_scalar(actual)) else "returned a different number"
+    return compare_values(expected, actual, rules if rules is not None else Rules(rtol, atol))
 
 
 # A short name may name its one answer with an article and a generic noun ("the FNN layers"),
@@ -298,20 +245,16 @@ def _names_mistake(answer: str, wrong: str, candidates: list[str]) -> bool:
     return bool(given) and bool(wrong) and all(names_it(name) for name in given)
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "None"
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape}"
-    name = type(value).__name__
-    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
-
-
 # ---------------------------------------------------------------- value checks
 
 
+SCALAR_TYPES = ("int", "float", "bool", "str")
+
+
 def judge_value(question: Question, check: ValueCheck, expected: Any, reply: Reply | None,
-                tolerance: Tolerance) -> CheckResult:
+                tolerance: Tolerance, judge=None) -> CheckResult:
+    """A top-level value against the expected one. `judge` is the reference's function for a
+    check with `compare: judge` (the plan's `judges`)."""
     name = f"`{check.name}`"
     if reply is None or reply.status == "missing":
         return result(question, check, "missing", f"{name} is not defined; set {check.name} at the top level.")
@@ -322,7 +265,11 @@ def judge_value(question: Question, check: ValueCheck, expected: Any, reply: Rep
     value = reply.value
     if value is None:
         return result(question, check, "missing", f"{name} is not answered yet (it is None).")
+    if check.type in SCALAR_TYPES:
+        value = python_scalar(value)  # numpy scalars count as their Python kind
     rtol, atol = _tolerances(check, tolerance)
+    if check.compare == "judge":
+        return _judged_value(question, check, expected, value, judge, rtol, atol)
     problem = _value_problem(check, expected, value, rtol, atol)
     if problem is None:
         note = _matching_value_mistake(check, value, rtol, atol, tight=True)
@@ -334,24 +281,86 @@ def judge_value(question: Question, check: ValueCheck, expected: Any, reply: Rep
     return result(question, check, "failed", f"{name} {problem}.")
 
 
+def _judged_value(question: Question, check: ValueCheck, expected: Any, value: Any, judge, rtol: float,
+                  atol: float) -> CheckResult:
+    name = f"`{check.name}`"
+    if judge is None:
+        return result(question, check, "error", f"{name} could not be graded: the grader was not given the judge "
+                      f"`{check.judge}`. This is a problem of the grader, not of your answer.")
+    problem = _type_problem(check, value)
+    if problem:
+        return result(question, check, "failed", f"{name} {problem}.")
+    try:
+        fraction, note = run_judge(judge, check.judge, expected, value, None)
+    except JudgeError as exc:
+        return result(question, check, "error", f"{name} could not be graded: {exc}. "
+                      "This is a problem of the grader, not of your answer.")
+    if fraction >= 1.0:
+        return result(question, check, "passed", f"{name} is correct.", 1.0)
+    mistake = _matching_value_mistake(check, value, rtol, atol, expected=expected)
+    if mistake is not None:
+        return result(question, check, "mistake", mistake.feedback, mistake.credit, mistake.id)
+    note = clean_text(note)[:300]
+    partial = f" Partial credit: {fraction:.0%}." if fraction > 0 else ""
+    return result(question, check, "failed", f"{name} is not right{f' ({note})' if note else ''}.{partial}", fraction)
+
+
+_TYPE_NAMES = {"list": (list,), "tuple": (tuple,), "dict": (dict,), "set": (set,), "array": (np.ndarray,)}
+_LOOSE_TYPES = {"list": (list, tuple), "tuple": (list, tuple), "set": (set, frozenset),
+                "array": (np.ndarray, list, tuple)}
+
+
+def _type_problem(check: ValueCheck, value: Any) -> str | None:
+    """What is wrong with the type of a value (None if nothing) for the check's `type`."""
+    if check.type in ("any", *SCALAR_TYPES):
+        return None
+    if check.type == "dataframe":
+        pandas = sys.modules.get("pandas")
+        ok = pandas is not None and type(value) is pandas.DataFrame
+        return None if ok else f"is {_kind(value)}, expected a DataFrame"
+    kinds = _LOOSE_TYPES.get(check.type, _TYPE_NAMES[check.type]) if check.loose_types else _TYPE_NAMES[check.type]
+    if type(value) in kinds:
+        return None
+    wanted = "a NumPy array" if check.type == "array" else f"a {check.type}"
+    return f"is {_kind(value)}, expected {wanted}"
+
+
 def _value_problem(check: ValueCheck, expected: Any, value: Any, rtol: float, atol: float) -> str | None:
+    if check.type not in SCALAR_TYPES:
+        problem = _type_problem(check, value)
+        if problem:
+            return problem
+        problem = compare_values(expected, value, _rules(check, rtol, atol))
+        return None if problem is None else problem.replace("returned", "is", 1)
     if check.type == "str":
         if type(value) is not str:
             return f"is {_kind(value)}, expected a string"
+        accepted = [str(expected), *check.accept]
+        if check.compare == "exact":
+            return None if value in accepted else "is not the right answer"
+        if check.compare == "normalized":
+            return None if fold(value) in {fold(a) for a in accepted} else "is not the right answer"
         if len(value.split()) > 8:
             return "should be a short name, not a sentence"
-        return None if _names_one_of(value, [str(expected), *check.accept]) else "is not the right answer"
+        return None if _names_one_of(value, accepted) else "is not the right answer"
     if check.type == "bool":
         if type(value) is not bool:
             return f"is {_kind(value)}, expected True or False"
         return None if value == expected else "is not the right truth value"
-    problem = _compare_numbers(expected, value, rtol, atol)
+    if check.compare == "exact":
+        wanted = int if check.type == "int" else float
+        if type(value) is not wanted:
+            return f"is {_kind(value)}, expected {_kind(wanted())}"
+        return None if value == expected else "is a different number"
+    problem = compare_values(expected, value, Rules(rtol, atol))
     return None if problem is None else problem.replace("returned", "is", 1)
 
 
 def _matching_value_mistake(check: ValueCheck, value: Any, rtol: float, atol: float, tight: bool = False,
                             expected: Any = None):
-    candidates = [str(c) for c in [expected, *check.accept, *(m.value for m in check.mistakes)] if c is not None]
+    structured = check.type not in SCALAR_TYPES
+    candidates = [str(c) for c in [expected, *check.accept, *(m.value for m in check.mistakes)] if c is not None] \
+        if check.type == "str" else []
     for mistake in check.mistakes:
         if mistake.when == "not_integer":
             if not tight and type(value) is float and math.isfinite(value) and not value.is_integer():
@@ -362,11 +371,15 @@ def _matching_value_mistake(check: ValueCheck, value: Any, rtol: float, atol: fl
         if tight:
             matched = type(value) in (int, float) and type(mistake.value) in (int, float) \
                 and value == mistake.value and value != 0
-        elif check.type == "str":
+        elif structured:
+            matched = _value_problem(check, rubric_value(check.type, mistake.value), value,
+                                     mistake.rtol if mistake.rtol is not None else rtol, atol) is None
+        elif check.type == "str" and check.compare == "auto":
             matched = type(value) is str and len(value.split()) <= 8 \
                 and _names_mistake(value, str(mistake.value), candidates)
         else:
-            matched = _value_problem(check, mistake.value, value,
+            matched = _value_problem(check.model_copy(update={"accept": []}) if check.type == "str" else check,
+                                     mistake.value, value,
                                      mistake.rtol if mistake.rtol is not None else rtol, atol) is None
         if matched:
             return mistake
@@ -386,6 +399,8 @@ def judge_text(question: Question, check: TextCheck, answer: Any, source: str, *
         return result(question, check, "missing",
                       f"No answer found: write it in a markdown cell tagged `{question.answer_tag}` "
                       f"or a string `{question.answer_name(check)}`.")
+    if type(answer) is np.str_:  # numpy scalars count as their Python kind
+        answer = str(answer)
     if type(answer) is not str:
         return result(question, check, "failed", f"{source} should be a string, not {_kind(answer)}.")
     cut = len(answer) > max_chars

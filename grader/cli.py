@@ -17,9 +17,9 @@ import click
 from click_default_group import DefaultGroup
 
 from . import __version__
-from .errors import GradeError
+from .errors import GradeError, ReferenceLoadError, RubricError
 from .reference import prepare
-from .rubric import load_rubric
+from .rubric import load_rubric, see_every_problem
 from .sandbox import SANDBOX_MODES, choose
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -107,7 +107,7 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
 
     started = time.monotonic()
     spec = load_rubric(rubric or DEFAULT_RUBRIC)
-    plan = prepare(spec)
+    plan = _planned(spec)
     found, warnings = discover(submissions, spec.entry, read=False)
     enrolled = read_roster(roster) if roster else None
     times = submission_times(found, timestamps) if spec.deadline else {}
@@ -140,6 +140,20 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
     outputs.finish(students, (store.load(submission) for submission in found), ledger)
     ledger.close()
     return Summary(students, warnings, time.monotonic() - started)
+
+
+def _planned(spec):
+    """The grading plan; a rubric the reference refutes is refused with one line that points
+    to `grade validate`, which lists every problem at once."""
+    try:
+        return prepare(spec)
+    except (RubricError, ReferenceLoadError) as exc:
+        raise type(exc)(f"{exc}{see_every_problem(spec.path)}") from None
+
+
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        click.echo(f"grade: warning: {warning}", err=True)
 
 
 def _known_ids(only: list[str], found) -> frozenset[str]:
@@ -193,9 +207,26 @@ def assign_command(rubric: Path, out: Path) -> None:
     """Build what students get: the template and the self-check bundle for RUBRIC."""
     from .assign import build_release
 
-    written = build_release(prepare(load_rubric(rubric)), out)
+    written = build_release(_planned(load_rubric(rubric)), out)
     click.echo("Wrote " + ", ".join(str(path) for path in written) + ".")
     click.echo("Hand out all three; the bundle holds no reference code, no hidden check and no value answer.")
+
+
+@cli.command("validate")
+@click.argument("rubric", type=click.Path(path_type=Path))
+@friendly_errors
+def validate_command(rubric: Path) -> None:
+    """List every problem of RUBRIC at once, or summarise it when it is valid.
+
+    Checks the whole file, then runs the reference on every case of every check. Exit status
+    0 when the rubric is valid, 2 when it is not.
+    """
+    from .validate import render, validate
+
+    result = validate(rubric)
+    click.echo(render(result))
+    if result.problems:
+        sys.exit(2)
 
 
 @cli.command("check")
@@ -217,7 +248,8 @@ def check_command(submission: Path, bundle: Path | None) -> None:
 @click.argument("question", required=False)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("grades"), show_default=True,
               help="The output folder of `grade` (it holds grade.db).")
-@click.option("--rubric", type=click.Path(path_type=Path), default=None, help="Rubric file (default: Exercise 7).")
+@click.option("--rubric", type=click.Path(path_type=Path), default=None,
+              help="Rubric file (default: the one OUT was graded with, if it is unchanged).")
 @click.option("--share", default="1/1", show_default=True, metavar="K/N",
               help="Only the K-th of N shares of the students, for N reviewers.")
 @click.option("--import", "sheet", type=click.Path(path_type=Path), default=None,
@@ -228,18 +260,20 @@ def review_command(question: str | None, out: Path, rubric: Path | None, share: 
                    reviewer: str | None) -> None:
     """Review one QUESTION's free-text answers across all students, or --import a sheet."""
     from .ledger import Ledger
+    from .record import regrade_command, rubric_for
     from .review import import_sheet, write_sheets
 
-    spec = load_rubric(rubric or DEFAULT_RUBRIC)
     if not (out / "grade.db").exists():
         raise GradeError(f"{out}: no grading results here; run `grade SUBMISSIONS --out {out}` first")
+    spec, warnings = rubric_for(out, rubric)
+    _warn(warnings)
     ledger = Ledger(out)
     if sheet is not None:
         if not reviewer:
             raise GradeError("--import needs --reviewer NAME: manual scores are recorded with who gave them")
         count = import_sheet(spec, ledger, sheet, reviewer)
-        click.echo(f"Recorded {count} scores by {reviewer}. Run `grade SUBMISSIONS --out {out}` again to update "
-                   "the gradebook (nothing is run again).")
+        click.echo(f"Recorded {count} scores by {reviewer}. Run {regrade_command(out, spec.path)} again to "
+                   "update the gradebook (nothing is run again).")
         return
     if not question:
         raise GradeError("name the QUESTION to review (e.g. `grade review 1a`), or --import a filled-in sheet")
@@ -256,7 +290,8 @@ def review_command(question: str | None, out: Path, rubric: Path | None, share: 
 @click.option("--out", type=click.Path(path_type=Path), default=Path("grades"), show_default=True,
               help="The output folder of `grade` (it holds gradebook.csv and results.csv).")
 @click.option("--rubric", type=click.Path(path_type=Path), default=None,
-              help="The rubric OUT was graded with (default: Exercise 7); it says which checks are hidden.")
+              help="The rubric OUT was graded with (default: the one OUT recorded, if it is unchanged); it says "
+                   "which checks are hidden.")
 @click.option("--to", "to", type=click.Path(path_type=Path), default=None,
               help="Folder for the exported files (default: OUT/export/).")
 @click.option("--format", "formats", default="gradebook,moodle,canvas,gradescope", show_default=True,
@@ -275,9 +310,8 @@ def export_command(out: Path, rubric: Path | None, to: Path | None, formats: str
     """
     from .export import export, parse_formats
 
-    written, warnings = export(out, rubric or DEFAULT_RUBRIC, to, parse_formats(formats), roster, assignment)
-    for warning in warnings:
-        click.echo(f"grade: warning: {warning}", err=True)
+    written, warnings = export(out, rubric, to, parse_formats(formats), roster, assignment)
+    _warn(warnings)
     for path in written:
         click.echo(f"Wrote {path}")
 
@@ -285,17 +319,21 @@ def export_command(out: Path, rubric: Path | None, to: Path | None, formats: str
 @cli.command("report")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("grades"), show_default=True,
               help="The output folder of `grade` (it holds grade.db); the report is written there.")
-@click.option("--rubric", type=click.Path(path_type=Path), default=None, help="Rubric file (default: Exercise 7).")
+@click.option("--rubric", type=click.Path(path_type=Path), default=None,
+              help="Rubric file (default: the one OUT was graded with, if it is unchanged).")
 @friendly_errors
 def report_command(out: Path, rubric: Path | None) -> None:
     """Write OUT/report.html: how the class did, question by question, with plots."""
     from .ledger import Ledger
+    from .record import rubric_for
     from .report import write_report
 
     if not (out / "grade.db").exists():
         raise GradeError(f"{out}: no grading results here; run `grade SUBMISSIONS --out {out}` first")
+    spec, warnings = rubric_for(out, rubric)
+    _warn(warnings)
     ledger = Ledger(out)
-    path = write_report(load_rubric(rubric or DEFAULT_RUBRIC), ledger, out / "report.html")
+    path = write_report(spec, ledger, out / "report.html")
     click.echo(f"Wrote {path}.")
 
 

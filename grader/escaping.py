@@ -98,6 +98,7 @@ _ESCAPED = set("\\!#$&*<>=@[]^_{|}~")
 _MARKUP = set("\\*<>[]&#|~${}^@")  # a code span holding one of these is not kept as a code span
 _CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]+")
 _BACKTICKS = re.compile(r"`+")
+_SPECIAL = re.compile("[" + re.escape("".join(sorted(_ESCAPED))) + "]")
 
 
 def markdown_text(text: str, limit: int = TEXT_LIMIT) -> str:
@@ -107,19 +108,18 @@ def markdown_text(text: str, limit: int = TEXT_LIMIT) -> str:
     out: list[str] = []
     i = 0
     while i < len(text):
-        run = _BACKTICKS.match(text, i)
+        run = _BACKTICKS.search(text, i)
         if run is None:
-            char = text[i]
-            out.append("\\" + char if char in _ESCAPED else char)
-            i += 1
-            continue
+            out.append(_SPECIAL.sub(r"\\\g<0>", text[i:]))
+            break
+        out.append(_SPECIAL.sub(r"\\\g<0>", text[i:run.start()]))
         width = len(run.group())
         closing = next((m for m in _BACKTICKS.finditer(text, run.end()) if len(m.group()) == width), None)
         if closing is None or _MARKUP & set(text[run.end():closing.start()]):
             out.append("\\`" * width)  # literal backticks; what follows is read as text
             i = run.end()
         else:  # a code span such as `lora_fnn` or `answer:1a`: literal in Markdown, and no markup even as text
-            out.append(text[i:closing.end()])
+            out.append(text[run.start():closing.end()])
             i = closing.end()
     return "".join(out)
 

@@ -104,7 +104,8 @@ from .errors import GradeError
 from .course import Person, read_roster
 from .escaping import restored_frame
 from .gradebook import atomic_file, csv_writer, write_atomically, write_csv
-from .rubric import Rubric, load_rubric
+from .record import rubric_for
+from .rubric import Rubric
 
 FORMATS = ("gradebook", "moodle", "canvas", "gradescope")
 
@@ -148,12 +149,15 @@ def parse_formats(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def export(out: Path, rubric_path: Path, to: Path | None = None, formats: list[str] | tuple[str, ...] = FORMATS,
-           roster: Path | None = None, assignment: str | None = None) -> tuple[list[Path], list[str]]:
-    """Write the chosen formats; returns (files written, warnings for the person running it)."""
-    graded = read_outputs(out, rubric_path)
-    people, warnings = _people(graded, roster)
-    warnings += _warnings(graded)
+def export(out: Path, rubric_path: Path | None = None, to: Path | None = None,
+           formats: list[str] | tuple[str, ...] = FORMATS, roster: Path | None = None,
+           assignment: str | None = None) -> tuple[list[Path], list[str]]:
+    """Write the chosen formats; returns (files written, warnings for the person running it).
+    Without `rubric_path`, OUT is read with the rubric it was graded with (record.py)."""
+    warnings: list[str] = []
+    graded = read_outputs(out, rubric_path, warnings)
+    people, more = _people(graded, roster)
+    warnings += more + _warnings(graded)
     to = to if to is not None else out / "export"
     writers = {"gradebook": _write_gradebook, "moodle": _write_moodle, "canvas": _write_canvas,
                "gradescope": _write_gradescope}
@@ -170,13 +174,16 @@ def export(out: Path, rubric_path: Path, to: Path | None = None, formats: list[s
 # ---------------------------------------------------------------- reading
 
 
-def read_outputs(out: Path, rubric_path: Path) -> Graded:
+def read_outputs(out: Path, rubric_path: Path | None = None, warnings: list[str] | None = None) -> Graded:
+    """OUT's gradebook and results with the rubric: `rubric_path`, else the one OUT was graded with."""
     gradebook_path, results_path = out / "gradebook.csv", out / "results.csv"
     if not gradebook_path.is_file() or not results_path.is_file():
         raise GradeError(f"{out}: no gradebook.csv and results.csv here; run `grade SUBMISSIONS --out {out}` first")
     gradebook = _read_csv(gradebook_path, {"student", "total", "max_total", "status"})
     results = _read_csv(results_path, RESULTS_NEEDED)
-    rubric = load_rubric(rubric_path)
+    rubric, told = rubric_for(out, rubric_path)
+    if warnings is not None:
+        warnings += told
     duplicates = gradebook["student"][gradebook["student"].duplicated()]
     if len(duplicates):
         raise GradeError(f"{gradebook_path}: student {duplicates.iloc[0]!r} has two rows")

@@ -17,6 +17,7 @@ from .errors import OutputError
 from .feedback import render_html, render_markdown
 from .gradebook import gradebook_frame, results_file, write_atomically, write_csv
 from .ledger import Ledger, apply_manual
+from .record import record_of, write_record
 from .reference import Plan
 from .rubric import FunctionCheck, TextCheck, ValueCheck
 from .runner import Aborted, Reply, Request, RunReport, Runner
@@ -58,6 +59,7 @@ class Outputs:
         self.manual = manual or {}  # reviewers' scores from the ledger; they win over automatic ones
         self.times: dict[str, datetime] = {}  # when each student handed in, for the late policy
         self.roster: set[str] | None = None  # enrolled ids; others are flagged
+        self.record = record_of(plan.rubric)  # the rubric file as it is when grading starts
 
     def prepare(self) -> None:
         """Make sure results can be written before anything is graded, and sweep away the
@@ -89,7 +91,8 @@ class Outputs:
     def finish(self, rows: list[StudentRow], results: Iterable[StudentResult], ledger: Ledger | None = None) -> None:
         """gradebook.csv from the rows; in one pass over `results` (the kept results, same
         order): results.csv with the reviewers' scores applied, and the raw run in the ledger
-        (one transaction; a failure leaves the previous results.csv and ledger as they were)."""
+        (one transaction; a failure leaves the previous results.csv and ledger as they were).
+        Last, the folder's record of the rubric it was graded with (record.py)."""
         try:
             write_csv(gradebook_frame(self.plan.rubric, rows), self.out / "gradebook.csv")
             with results_file(self.out / "results.csv") as add:
@@ -105,6 +108,7 @@ class Outputs:
                         pass
         except OSError as exc:
             raise self._error(exc) from None
+        write_record(self.out, self.record)
 
     def _error(self, exc: OSError) -> OutputError:
         return OutputError(f"{self.out}: cannot write the results there ({exc.strerror or exc}); "
@@ -237,7 +241,8 @@ def judge_all(plan: Plan, submission: Submission, report: RunReport,
             results.append(judge_function(question, function_plan, replies, tolerance))
         elif isinstance(check, ValueCheck):
             results.append(judge_value(question, check, plan.values[question.id, check.id],
-                                       report.replies.get(key), tolerance))
+                                       report.replies.get(key), tolerance,
+                                       judge=plan.judges.get((question.id, check.id))))
         else:
             answer, source = _text_answer(question, check, submission, report.replies.get(key))
             results.append(judge_text(question, check, answer, source,

@@ -4,7 +4,9 @@
 with the reference's outputs and every known-mistake variant's outputs, and the same for the
 self-check bundle's practice cases (never graded); for each value check the expected value.
 Everything is validated here, before any submission is graded, so a typo in the rubric or a
-broken reference stops the run with one line.
+broken reference stops the run with one line; that includes a check's judge (`compare:
+judge`): it must be a function of the reference taking (expected, actual, args), and it
+must accept the reference's own answers.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ import inspect
 import sys
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable
+
+import numpy as np
 
 from .cases import PRACTICE, for_reference, generate_cases
 from .child import wire
+from .compare import JudgeError, python_scalar, run_judge
 from .errors import ReferenceLoadError, RubricError
 from .rubric import FunctionCheck, Rubric, TextCheck, ValueCheck
 
@@ -33,19 +38,22 @@ class Raised:
 class FunctionPlan:
     check: FunctionCheck
     arg_names: list[str]
-    cases: list[tuple]
-    expected: list[Any]
-    variants: dict[str, list[Any]] = field(default_factory=dict)  # mistake id -> outputs per case
+    # not in the repr: an int of more than 4,300 digits cannot be shown (Python's int <-> str limit)
+    cases: list[tuple] = field(repr=False)
+    expected: list[Any] = field(repr=False)
+    variants: dict[str, list[Any]] = field(default_factory=dict, repr=False)  # mistake id -> outputs per case
     # the self-check bundle's cases, drawn apart from the graded ones (cases.py); None for a
     # hidden check, and when every case is fixed numbers and the rubric gives no `practice`
     practice: FunctionPlan | None = None
+    judge: Callable | None = None  # the reference's judge, for `compare: judge`
 
 
 @dataclass
 class Plan:
     rubric: Rubric
     functions: dict[tuple[str, str], FunctionPlan]  # (qid, check id) -> plan
-    values: dict[tuple[str, str], Any]  # (qid, check id) -> expected value
+    values: dict[tuple[str, str], Any] = field(repr=False)  # (qid, check id) -> expected value
+    judges: dict[tuple[str, str], Callable] = field(default_factory=dict)  # value checks with `compare: judge`
 
 
 def load_reference(rubric: Rubric) -> ModuleType:
@@ -66,15 +74,19 @@ def prepare(rubric: Rubric, reference: ModuleType | None = None) -> Plan:
     reference = reference or load_reference(rubric)
     functions: dict[tuple[str, str], FunctionPlan] = {}
     values: dict[tuple[str, str], Any] = {}
+    judges: dict[tuple[str, str], Callable] = {}
     for question, check in rubric.checks():
         where = f"{rubric.path}: question {question.id}, check {check.id}"
         if isinstance(check, FunctionCheck):
             functions[question.id, check.id] = _plan_function(check, reference, where)
         elif isinstance(check, ValueCheck):
             values[question.id, check.id] = _expected_value(check, reference, where)
+            if check.compare == "judge":
+                judges[question.id, check.id] = _judge(check, reference, where, [(values[question.id, check.id],
+                                                                                   None)])
         elif isinstance(check, TextCheck):
             pass
-    return Plan(rubric, functions, values)
+    return Plan(rubric, functions, values, judges)
 
 
 def _plan_function(check: FunctionCheck, reference: ModuleType, where: str) -> FunctionPlan:
@@ -99,6 +111,8 @@ def _plan_function(check: FunctionCheck, reference: ModuleType, where: str) -> F
                               f"the cases name {arg_names}")
     cases = generate_cases(check)
     plan = _run_cases(check, reference, function, arg_names, cases, where, "case")
+    if check.compare == "judge":
+        plan.judge = _judge(check, reference, where, list(zip(plan.expected, cases)))
     practice = generate_cases(check, PRACTICE) if check.visibility == "public" else []  # hidden: no bundle
     if practice:
         graded = [wire.encode(list(args)) for args in cases]
@@ -107,7 +121,34 @@ def _plan_function(check: FunctionCheck, reference: ModuleType, where: str) -> F
                 raise RubricError(f"{where}: practice case {number} is also a graded case; the self-check "
                                   "bundle would hold its answer")
         plan.practice = _run_cases(check, reference, function, arg_names, practice, where, "practice case")
+        plan.practice.judge = plan.judge
     return plan
+
+
+def _judge(check, reference: ModuleType, where: str, answers: list[tuple[Any, Any]]) -> Callable:
+    """The check's judge from the reference, checked: it takes (expected, actual, args) and
+    gives the reference's own answers (expected, args) full credit."""
+    judge = getattr(reference, check.judge, None)
+    if not callable(judge):
+        raise RubricError(f"{where}: the reference has no function `{check.judge}` to judge with; "
+                          "fix `judge:` in the rubric")
+    try:
+        inspect.signature(judge).bind(None, None, None)
+    except TypeError:
+        raise RubricError(f"{where}: the judge {check.judge}{inspect.signature(judge)} must take "
+                          "(expected, actual, args)") from None
+    except ValueError:  # no signature to inspect (a builtin): tried below
+        pass
+    for number, (expected, args) in enumerate(answers, start=1):
+        what = f"case {number}" if args is not None else "the expected value"
+        try:
+            fraction, _ = run_judge(judge, check.judge, expected, expected, args)
+        except JudgeError as exc:
+            raise RubricError(f"{where}: on the reference's own answer to {what}, {exc}") from None
+        if fraction < 1.0:
+            raise RubricError(f"{where}: the judge `{check.judge}` does not give the reference's own answer to "
+                              f"{what} full credit")
+    return judge
 
 
 def _run_cases(check: FunctionCheck, reference: ModuleType, function, arg_names: list[str], cases: list[tuple],
@@ -156,12 +197,41 @@ def _as_plain(value: Any, where: str) -> Any:
 
 def _expected_value(check: ValueCheck, reference: ModuleType, where: str) -> Any:
     if check.expected is not None:
-        value = check.expected
+        try:
+            value = rubric_value(check.type, check.expected)
+        except (TypeError, ValueError) as exc:
+            raise RubricError(f"{where}: `expected` cannot be made a {check.type}: {exc}") from None
     elif hasattr(reference, check.name):
         value = _as_plain(getattr(reference, check.name), where)
     else:
         raise RubricError(f"{where}: give `expected`, or define `{check.name}` in the reference")
-    kinds = {"int": (int, float), "float": (int, float), "bool": (bool,), "str": (str,)}[check.type]
-    if type(value) not in kinds or (check.type in ("int", "float") and type(value) is bool):
-        raise RubricError(f"{where}: the expected value {value!r} is not of type {check.type}")
+    if check.type in ("int", "float", "bool", "str"):
+        value = python_scalar(value)  # numpy scalars count as their Python kind
+    if not _has_type(check.type, value):
+        shown = repr(value) if check.type in ("int", "float", "bool", "str") else f"a {type(value).__name__}"
+        raise RubricError(f"{where}: the expected value {shown} is not of type {check.type}")
     return value
+
+
+def rubric_value(check_type: str, value: Any) -> Any:
+    """A value as the rubric's YAML gives it (`expected`, a mistake's `value`), made the
+    check's type: a list becomes a tuple, a set or an array as the type says."""
+    if check_type == "tuple" and type(value) is list:
+        return tuple(value)
+    if check_type == "set" and type(value) is list:
+        return set(value)
+    if check_type == "array" and type(value) in (list, int, float):
+        return np.asarray(value)
+    return value
+
+
+def _has_type(check_type: str, value: Any) -> bool:
+    kind = type(value)
+    if check_type in ("int", "float"):
+        return kind in (int, float)
+    if check_type == "dataframe":
+        pandas = sys.modules.get("pandas")
+        return pandas is not None and kind is pandas.DataFrame
+    kinds = {"bool": (bool,), "str": (str,), "list": (list,), "tuple": (tuple,), "dict": (dict,),
+             "set": (set, frozenset), "array": (np.ndarray,)}
+    return check_type == "any" or kind in kinds[check_type]

@@ -23,6 +23,7 @@ from .errors import GradeError
 from .escaping import csp_meta
 from .gradebook import write_atomically
 from .ledger import Ledger
+from .record import regrade_command
 from .rubric import Rubric
 from .scoring import base_status
 
@@ -62,6 +63,7 @@ def item_analysis(results: pd.DataFrame, mistakes: dict[tuple[str, str], list[st
 
 def write_report(rubric: Rubric, ledger: Ledger, path: Path) -> Path:
     results, students = load_latest(ledger)
+    _check_fits(rubric, results, ledger.path.parent)
     mistakes = {(q.id, c.id): [m.id for m in getattr(c, "mistakes", [])] for q, c in rubric.checks()}
     order = {qid: i for i, qid in enumerate(rubric.question_ids)}
     results = results.sort_values("question", key=lambda s: s.map(order), kind="stable")
@@ -81,6 +83,21 @@ def write_report(rubric: Rubric, ledger: Ledger, path: Path) -> Path:
     ]
     write_atomically(path, _page(rubric.title, sections))
     return path
+
+
+def _check_fits(rubric: Rubric, results: pd.DataFrame, out: Path) -> None:
+    """The latest run has results, and they are the rubric's checks, no more and no fewer."""
+    if results.empty:
+        raise GradeError(f"{out}: the latest run graded no submission, so there is nothing to report; "
+                         f"run {regrade_command(out)} on a folder with submissions")
+    graded = set(zip(results["question"], results["check_id"]))
+    known = {(q.id, c.id) for q, c in rubric.checks()}
+    strangers, lacking = sorted(graded - known), sorted(known - graded)
+    if strangers or lacking:
+        question, check = (strangers or lacking)[0]
+        which = "which the rubric lacks" if strangers else "which the run lacks"
+        raise GradeError(f"{out} does not match the rubric {rubric.path} (check {check} of question {question}, "
+                         f"{which}); pass the rubric it was graded with (--rubric), or grade again with this one")
 
 
 # ---------------------------------------------------------------- pictures

@@ -7,7 +7,9 @@ question and the field, when anything in it is wrong.
 
 from __future__ import annotations
 
+import difflib
 import re
+import shlex
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -90,7 +92,7 @@ class FunctionMistake(Mistake):
 class ValueMistake(Mistake):
     """Matched when the answer equals `value` (within `rtol`) or fits the `when` rule."""
 
-    value: Union[bool, int, float, str, None] = None
+    value: Any = None  # of the check's type: a number, bool or str; a list or dict for structured types
     when: Literal["not_integer"] | None = None
     rtol: Annotated[float, Field(ge=0.0)] | None = None
 
@@ -111,7 +113,39 @@ class CheckBase(Spec):
     description: str = ""
 
 
-class FunctionCheck(CheckBase):
+CompareMode = Literal["auto", "exact", "unordered", "normalized", "judge"]
+
+
+class Comparison(Spec):
+    """How an answer is compared with the expected one (see compare.py): `compare` names
+    the rule, `judge` the reference's function NAME(expected, actual, args) for
+    `compare: judge` (giving `judge` alone implies it); `ordered` wants a DataFrame's
+    columns in the expected order, `loose_types` lets a tuple answer a list (and a list a
+    tuple, a frozenset a set, a list an array) and a column have another dtype."""
+
+    compare: CompareMode = "auto"
+    judge: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    ordered: bool = False
+    loose_types: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _judge_implies_compare(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("judge") is not None and "compare" not in data:
+            return {**data, "compare": "judge"}
+        return data
+
+    @model_validator(mode="after")
+    def _judge_is_named(self) -> Comparison:
+        if self.compare == "judge" and self.judge is None:
+            raise ValueError("`compare: judge` needs `judge: NAME`, a function NAME(expected, actual, args) "
+                             "of the reference")
+        if self.judge is not None and self.compare != "judge":
+            raise ValueError(f"`judge` is given but `compare` is {self.compare}; use `compare: judge`")
+        return self
+
+
+class FunctionCheck(CheckBase, Comparison):
     kind: Literal["function"]
     name: str
     reference: str | None = None
@@ -131,11 +165,18 @@ class FunctionCheck(CheckBase):
         return self.reference or self.name
 
 
-class ValueCheck(CheckBase):
+VALUE_TYPES = ("int", "float", "bool", "str", "list", "tuple", "dict", "set", "array", "dataframe", "any")
+# what YAML gives for `expected` (and mistakes' values) of each type; a DataFrame comes from the reference
+_RUBRIC_FORMS: dict[str, tuple[type, ...] | None] = {
+    "int": (int, float), "float": (int, float), "bool": (bool,), "str": (str,), "list": (list,), "tuple": (list,),
+    "set": (list,), "dict": (dict,), "array": (list, int, float), "dataframe": (), "any": None}
+
+
+class ValueCheck(CheckBase, Comparison):
     kind: Literal["value"]
     name: str
-    type: Literal["int", "float", "bool", "str"]
-    expected: Union[bool, int, float, str, None] = None
+    type: Literal["int", "float", "bool", "str", "list", "tuple", "dict", "set", "array", "dataframe", "any"]
+    expected: Any = None  # default: the reference's value of `name`
     rtol: Annotated[float, Field(ge=0.0)] | None = None
     atol: Annotated[float, Field(ge=0.0)] | None = None
     accept: list[str] = []
@@ -143,12 +184,22 @@ class ValueCheck(CheckBase):
 
     @model_validator(mode="after")
     def _values_fit_the_type(self) -> ValueCheck:
-        fits = {"int": (int, float), "float": (int, float), "bool": (bool,), "str": (str,)}[self.type]
+        fits = _RUBRIC_FORMS[self.type]
         named = [("`expected`", self.expected)] + [(f"mistake {m.id}", m.value) for m in self.mistakes]
         for what, value in named:
-            if value is not None and (type(value) not in fits or (self.type != "bool" and type(value) is bool)):
-                hint = " (YAML reads 175.0e9 as text: write 1.75e+11 or 175000000000)" if type(value) is str else ""
+            if value is None or fits is None:
+                continue
+            if self.type == "dataframe":
+                raise ValueError(f"{what}: a DataFrame cannot be written in the rubric; define `{self.name}` "
+                                 "(or a judge) in the reference")
+            if type(value) not in fits or (self.type != "bool" and type(value) is bool):
+                hint = " (YAML reads 175.0e9 as text: write 1.75e+11 or 175000000000)" \
+                    if type(value) is str and self.type in ("int", "float") else ""
                 raise ValueError(f"{what} is {value!r}, not of the check's type {self.type}{hint}")
+        if self.compare == "unordered" and self.type in ("int", "float", "bool", "str", "dict", "set"):
+            raise ValueError(f"`compare: unordered` compares lists, tuples, arrays and DataFrames, not a {self.type}")
+        if self.compare == "normalized" and self.type in ("int", "float", "bool"):
+            raise ValueError(f"`compare: normalized` compares strings, not a {self.type}")
         return self
 
 
@@ -232,6 +283,12 @@ class LatePolicy(Spec):
     grace_minutes: Annotated[float, Field(ge=0.0)] = 0.0
 
 
+_NAME = r"[A-Za-z_]\w*"
+_IMPORT = re.compile(rf"(?:import\s+)?{_NAME}(?:\.{_NAME})*(?:\s+as\s+{_NAME})?"
+                     rf"|from\s+{_NAME}(?:\.{_NAME})*\s+import\s+{_NAME}(?:\s+as\s+{_NAME})?"
+                     rf"(?:\s*,\s*{_NAME}(?:\s+as\s+{_NAME})?)*")
+
+
 class Rubric(Spec):
     title: str
     reference: str
@@ -241,8 +298,18 @@ class Rubric(Spec):
     late: LatePolicy = LatePolicy()
     limits: Limits = Limits()
     tolerance: Tolerance = Tolerance()
+    # what the student's template imports (`grade assign`), each `numpy as np` or `from x import y`
+    template_imports: list[str] = ["numpy as np"]
     questions: Annotated[list[Question], Field(min_length=1)]
     path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("template_imports")
+    @classmethod
+    def _imports_are_imports(cls, lines: list[str]) -> list[str]:
+        for line in lines:
+            if not _IMPORT.fullmatch(line.strip()):
+                raise ValueError(f"{line!r} is not an import; write e.g. `numpy as np` or `from scipy import special`")
+        return [" ".join(line.split()) for line in lines]
 
     @model_validator(mode="after")
     def _unique_question_ids(self) -> Rubric:
@@ -281,8 +348,19 @@ def _refuse_duplicates(ids: list[str], what: str) -> None:
 
 
 def load_rubric(path: str | Path) -> Rubric:
-    """Parse and validate a rubric file, or raise RubricError with one readable line."""
+    """Parse and validate a rubric file, or raise RubricError with one readable line: the
+    first problem, how many more there are, and the command that lists them all."""
     path = Path(path)
+    data = read_rubric_data(path)
+    try:
+        return Rubric.model_validate({**data, "path": path})
+    except ValidationError as exc:
+        problems = describe_validation_errors(exc, data)
+        raise RubricError(f"{path}: {problems[0]}{see_every_problem(path, len(problems) - 1)}") from None
+
+
+def read_rubric_data(path: Path) -> dict:
+    """The rubric file as YAML data, or RubricError: not found, unreadable, not YAML, not a mapping."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -290,7 +368,7 @@ def load_rubric(path: str | Path) -> Rubric:
     except (OSError, UnicodeDecodeError) as exc:
         raise RubricError(f"{path}: cannot read the rubric ({exc})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # the C parser when built
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -298,45 +376,173 @@ def load_rubric(path: str | Path) -> Rubric:
         raise RubricError(f"{path}: not valid YAML{where}: {problem}") from None
     if not isinstance(data, dict):
         raise RubricError(f"{path}: a rubric is a YAML mapping with `title`, `reference` and `questions`")
-    try:
-        return Rubric.model_validate({**data, "path": path})
-    except ValidationError as exc:
-        raise RubricError(f"{path}: {describe_validation_error(exc, data)}") from None
+    return data
+
+
+def see_every_problem(path: Path, more: int = 0) -> str:
+    """What a one-line rubric error ends with: where the full list of problems is."""
+    command = f"`grade validate {shlex.quote(str(path))}`"
+    if more:
+        return f" (and {more} more problem{'s' if more > 1 else ''}: {command} lists them all)"
+    return f" ({command} lists every problem of the rubric)"
 
 
 def describe_validation_error(exc: ValidationError, data: dict) -> str:
-    """The first pydantic error as 'question 2c, check lora: field `points`: ...'."""
-    errors = exc.errors()
-    first = errors[0]
-    where = _describe_location(first["loc"], data)
-    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-    message = first["msg"].removeprefix("Value error, ")
-    return f"{where}: {message}{more}"
+    """The first problem as 'question 2c, check lora, field `points`: ...', and how many more."""
+    problems = describe_validation_errors(exc, data)
+    more = len(problems) - 1
+    return problems[0] + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
 
 
 _LISTS = {"questions", "checks", "mistakes", "criteria", "cases"}
 _UNION_TAGS = {"function", "value", "text", "ArraySpec", "ToySpec", "bool", "int", "float", "str", "list[any]"}
 
 
-def _describe_location(loc: tuple, data: Any) -> str:
-    parts: list[str] = []
+def describe_validation_errors(exc: ValidationError, data: dict) -> list[str]:
+    """Every problem pydantic found, one line each ('question 2c, check lora, field `points`:
+    Input should be greater than 0 (it is -1)'), each once. Where a value may take several
+    forms (a case argument: a number, a list, {array: ...}, {toy: ...}), pydantic says why it
+    is none of them; only the form it came closest to is kept, or one line naming the forms."""
+    errors = exc.errors()
+    steps = [_steps(error["loc"], data, error["type"]) for error in errors]
+    kept, forms = _closest_forms(errors, steps)
+    lines: list[str] = []
+    for i in kept:
+        error = errors[i]
+        where = _describe_steps(steps[i])
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):  # the field that picks the kind
+            discriminator = str((error.get("ctx") or {}).get("discriminator", "kind")).strip("'")
+            where += f", field `{discriminator}`"
+        what = _forms_message(forms[i], error) if i in forms else _message(error, errors)
+        line = f"{where}: {what}"
+        if line not in lines:
+            lines.append(line)
+    return lines
+
+
+def _steps(loc: tuple, data: Any, error_type: str = "") -> list[tuple[str, Any, Any]]:
+    """Each element of a pydantic location as (what, key, node): `index` into a list of the
+    file, `field` of a mapping of the file, or `tag`: pydantic's name for the branch of a union
+    (`function`, `ArraySpec`, `int`), which is not in the file."""
+    steps: list[tuple[str, Any, Any]] = []
     node = data
-    field: str | None = None
-    for key in loc:
+    for position, key in enumerate(loc):
+        last = position == len(loc) - 1
         if isinstance(node, list) and isinstance(key, int) and key < len(node):
+            steps.append(("index", key, node[key]))
             node = node[key]
+        elif isinstance(node, dict) and key in node:
+            steps.append(("field", key, node[key]))
+            node = node[key]
+        elif isinstance(key, str) and (key in _UNION_TAGS or not (last and error_type == "missing")):
+            steps.append(("tag", key, node))  # the value is the same one, seen as one of its forms
+        else:
+            steps.append(("field", key, None))
+            node = None
+    return steps
+
+
+def _describe_steps(steps: list[tuple[str, Any, Any]]) -> str:
+    parts: list[str] = []
+    field: str | None = None
+    for what, key, node in steps:
+        if what == "index":
             label = node.get("id") if isinstance(node, dict) else None
-            kind = {"questions": "question", "checks": "check", "mistakes": "mistake",
-                    "criteria": "criterion", "cases": "case"}.get(field or "", field or "item")
+            kind = {"questions": "question", "checks": "check", "mistakes": "mistake", "criteria": "criterion",
+                    "cases": "case", "practice": "practice case"}.get(field or "", field or "item")
             parts.append(f"{kind} {label}" if label is not None else f"{kind} #{key + 1}")
             field = None
-        elif isinstance(key, str) and key in _UNION_TAGS and not (isinstance(node, dict) and key in node):
-            continue  # pydantic's name for a union branch, not a field of the file
-        else:
+        elif what == "field":
             field = str(key)
-            node = node.get(key) if isinstance(node, dict) else None
             if field not in _LISTS:
                 parts.append(f"field `{field}`")
     if field in _LISTS:  # the error is about the list itself (missing or empty): name it
         parts.append(f"field `{field}`")
     return ", ".join(parts) if parts else "top level"
+
+
+def _describe_location(loc: tuple, data: Any) -> str:
+    return _describe_steps(_steps(loc, data))
+
+
+def _closest_forms(errors: list[dict], steps: list[list]) -> tuple[list[int], dict[int, list[str]]]:
+    """Which errors to tell: at each union with several branches, those of the branch that came
+    closest (it got inside the value, with the fewest errors); where none did, the first error
+    only, with the names of the forms (returned by error index)."""
+    branches: dict[tuple, dict[str, list[int]]] = {}
+    for i, error_steps in enumerate(steps):
+        for position, (what, key, _) in enumerate(error_steps):
+            if what == "tag":
+                branches.setdefault(tuple(errors[i]["loc"][:position]), {}).setdefault(key, []).append(i)
+    dropped: set[int] = set()
+    forms: dict[int, list[str]] = {}
+    for prefix in sorted(branches, key=len):  # outer unions first
+        alive = {tag: [i for i in found if i not in dropped] for tag, found in branches[prefix].items()}
+        alive = {tag: found for tag, found in alive.items() if found}
+        if len(alive) < 2:
+            continue
+        depth = len(prefix) + 1
+
+        def came_close(i: int) -> bool:
+            return len(errors[i]["loc"]) > depth or not errors[i]["type"].endswith("_type")
+
+        close = {tag: found for tag, found in alive.items() if any(came_close(i) for i in found)}
+        if close:
+            best = min(close, key=lambda tag: len(close[tag]))
+            dropped |= {i for tag, found in alive.items() if tag != best for i in found}
+        else:
+            first, *others = sorted(i for found in alive.values() for i in found)
+            dropped |= set(others)
+            forms[first] = list(alive)
+    return [i for i in range(len(errors)) if i not in dropped], forms
+
+
+_FORM_NAMES = {"bool": "true or false", "int": "an integer", "float": "a number", "str": "text", "list[any]": "a list",
+               "none": "empty", "ArraySpec": "{array: [shape], ...}", "ToySpec": "{toy: clm|mlm, vocab: V}"}
+
+
+def _forms_message(tags: list[str], error: dict) -> str:
+    tags = sorted(tags, key=lambda tag: tag[:1].isupper())  # plain values first, then mappings
+    names = [_FORM_NAMES.get(tag, tag) for tag in tags]
+    listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+    return f"write {listed}{_it_is(error)}"
+
+
+def _message(error: dict, errors: list[dict]) -> str:
+    """What is wrong and what to do, for one pydantic error."""
+    kind, loc, ctx = error["type"], error["loc"], error.get("ctx") or {}
+    if kind == "missing":
+        return "missing; add it"
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        siblings = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == loc[:-1]]
+        guess = difflib.get_close_matches(name, siblings, n=1, cutoff=0.5) or \
+            difflib.get_close_matches(name, sorted(_field_names()), n=1, cutoff=0.75)
+        hint = f" (did you mean `{guess[0]}`?)" if guess else ""
+        return f"not a field here; remove it or fix its spelling{hint}"
+    if kind == "union_tag_invalid":
+        return f"{ctx.get('tag')!r} is not one of {ctx.get('expected_tags')}; use one of them"
+    if kind == "union_tag_not_found":
+        return "missing; add it"
+    message = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return message + ("" if kind in ("value_error", "assertion_error") else _it_is(error))
+
+
+def _it_is(error: dict) -> str:
+    value = error.get("input")
+    if isinstance(value, (dict, list)) and len(repr(value)) > 60:
+        return ""
+    shown = repr(value)
+    return f" (it is {shown[:57] + '...' if len(shown) > 60 else shown})"
+
+
+def _field_names() -> set[str]:
+    """Every field name of every part of a rubric (for 'did you mean')."""
+    names: set[str] = set()
+    todo = [Spec]
+    while todo:
+        model = todo.pop()
+        names |= set(model.model_fields)
+        todo += model.__subclasses__()
+    return names - {"path"}
+

@@ -18,8 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from .cases import describe_case
-from .checks import CheckResult, _case_problem, _kind, _matching_mistake, as_array, compare, judge_function, result
+from .checks import (CheckResult, _case_problem, _kind, _matching_mistake, _type_problem, as_array, compare,
+                     judge_function, result)
 from .child import wire
+from .compare import python_scalar
 from .errors import GradeError
 from .hashed import HashedNumber
 from .reference import FunctionPlan, Raised
@@ -117,9 +119,14 @@ def _function_plan(q: dict, c: dict) -> FunctionPlan:
     mistakes = [FunctionMistake(id=m["id"], feedback=m["feedback"], credit=m["credit"],
                                 variant=None if "raises" in m else m["id"],
                                 raises=m.get("raises"), message=m.get("message", "")) for m in c["mistakes"]]
+    # the check's comparison rule, if the bundle names it; a judge is the reference's and stays
+    # with the grader (such a check is self-checked for its form only, see `_judged_later`)
+    compare = c.get("compare", "auto") if c.get("compare", "auto") in ("auto", "exact", "unordered", "normalized") \
+        else "auto"
     check = FunctionCheck(kind="function", id=c["id"], name=c["name"], points=c["points"], rtol=c["rtol"],
                           atol=c["atol"], call_timeout=c["call_timeout"], mistakes=mistakes,
-                          cases=[{name: 0 for name in c["arg_names"]}])
+                          cases=[{name: 0 for name in c["arg_names"]}], compare=compare,
+                          ordered=bool(c.get("ordered", False)), loose_types=bool(c.get("loose_types", False)))
     cases = [tuple(wire.decode(case, allow_toys=True)) for case in c["cases"]]
     if "forms" in c:
         return FunctionPlan(check, c["arg_names"], cases, list(c["forms"]))
@@ -146,6 +153,8 @@ def _judge(bundle: Bundle, q: dict, c: dict, plan, submission, report) -> Line:
     question = Question(id=q["id"], title=q["title"], checks=[plan.check if plan else _stand_in(c)])
     if c["kind"] == "function":
         replies = [report.replies.get(f"{key}/{i}", Reply("missing")) for i in range(len(plan.cases))]
+        if c.get("compare") == "judge":
+            return _judged_later(question, plan, replies, bundle.tolerance)
         if "forms" in c:
             return _form_line(question, plan, replies, bundle.tolerance)
         return _line(judge_function(question, plan, replies, bundle.tolerance))
@@ -184,6 +193,30 @@ def _form_line(question: Question, plan: FunctionPlan, replies: list[Reply], tol
     return _line(result(question, check, outcome, f"{name} {problem} in {where}."))
 
 
+def _judged_later(question: Question, plan: FunctionPlan, replies: list[Reply], tolerance: Tolerance) -> Line:
+    """A check whose answers a judge of the reference decides (`compare: judge`): here only
+    whether the function answers every case with a value that can be graded."""
+    check = plan.check
+    if any(r.status in ("missing", "not_callable") for r in replies) or all(
+            r.status == "error" and (r.error or {}).get("type") == "NotImplementedError" for r in replies):
+        return _line(judge_function(question, plan, replies, tolerance))
+    for number, (args, reply) in enumerate(zip(plan.cases, replies), start=1):
+        problem = _case_problem(plan, args, None, reply, 0.0, 0.0) if reply.status != "ok" else None
+        if problem is None and reply.mutated:
+            names = ", ".join(f"`{plan.arg_names[i]}`" for i in reply.mutated if i < len(plan.arg_names))
+            problem = f"modified its argument {names} in place (work on a copy)"
+        if problem:
+            where = f"case {number} of {len(plan.cases)} ({describe_case(plan.arg_names, args)})"
+            outcome = {"timeout": "timeout", "crashed": "error", "error": "error"}.get(reply.status, "failed")
+            return _line(result(question, check, outcome, f"`{check.name}` {problem} in {where}."))
+    return Line(question.id, check.id, "format only", check.points,
+                f"`{check.name}` answers all {len(plan.cases)} cases; whether the answers are right is decided "
+                "when your work is graded")
+
+
+_NUMBER_FORMS = {"int", "float"} | {np.dtype(code).name for code in "bBhHiIlLqQefdg"}
+
+
 def _form_problem(form: dict, value) -> str | None:
     if form.get("form") == "array":
         value = as_array(value, tuple(form["shape"]))
@@ -192,17 +225,21 @@ def _form_problem(form: dict, value) -> str | None:
         if form.get("finite") and not np.isfinite(value.astype(np.float64)).all():
             return "returned NaN or infinite values"
         return None
-    if form.get("form") == "number":
-        if isinstance(value, np.ndarray) and value.size == 1:
+    if form.get("form") == "number" or form.get("form") in _NUMBER_FORMS:  # numpy scalars count as numbers
+        if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "biuf":
             value = float(value.reshape(()))
+        value = python_scalar(value)
         if type(value) not in (int, float):
             return f"returned {_kind(value)}, expected a number"
         return None if type(value) is int or math.isfinite(value) else "returned NaN or an infinite value"
-    return None if type(value).__name__ == form.get("form") else f"returned {_kind(value)}, expected a {form.get('form')}"
+    if type(python_scalar(value)).__name__ == form.get("form"):
+        return None
+    return f"returned {_kind(value)}, expected a {form.get('form')}"
 
 
 def _stand_in(c: dict) -> ValueCheck:
-    return ValueCheck(kind="value", id=c["id"], name=c["name"], type=c["type"], points=c["points"])
+    return ValueCheck(kind="value", id=c["id"], name=c["name"], type=c["type"], points=c["points"],
+                      loose_types=bool(c.get("loose_types", False)))
 
 
 def _value_line(question: Question, c: dict, reply: Reply | None) -> Line:
@@ -212,7 +249,14 @@ def _value_line(question: Question, c: dict, reply: Reply | None) -> Line:
         return _line(result(question, check, "missing", f"{name} is not answered yet."))
     if reply.status != "ok":
         return _line(result(question, check, "error", f"{name} could not be read: {reply.detail}."))
-    value = reply.value
+    value = python_scalar(reply.value)  # numpy scalars count as their Python kind
+    if c["type"] not in ("int", "float", "bool", "str"):  # a list, dict, array, DataFrame ...: its type only
+        problem = _type_problem(check, value)
+        if problem:
+            return _line(result(question, check, "failed", f"{name} {problem}."))
+        return Line(question.id, c["id"], "format only", c["points"],
+                    f"a {c['type']} value, as asked; whether it is right is graded later" if c["type"] != "any"
+                    else "a value that can be graded; whether it is right is graded later")
     if c["type"] == "bool":
         ok = type(value) is bool
         return Line(question.id, c["id"], "format only" if ok else "failed", c["points"],

@@ -212,7 +212,7 @@ def test_practice_cases_give_a_check_of_fixed_numbers_its_full_self_check(tmp_pa
     assert plan.functions["1a", "heads"].cases == [(768, 64), (512, 8)]  # graded as before
     bundle = bundle_for(plan)
     entry = tiny_check(bundle)
-    assert [wire.decode(case) for case in entry["cases"]] == [[96, 12]]
+    assert [wire.decode(case) for case in entry["cases"]] == [(96, 12)]  # a case's arguments: a tuple
     assert [wire.decode(out) for out in entry["expected"]] == [8]
     right = self_check(tmp_path, bundle, "def heads(d_model, d_head):\n    return d_model // d_head\n")
     wrong = self_check(tmp_path, bundle, "def heads(d_model, d_head):\n    return d_model * d_head\n")

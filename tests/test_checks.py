@@ -218,7 +218,8 @@ def test_bools_strings_and_lists():
     assert compare(False, False, RTOL, ATOL) is None
     assert compare(False, True, RTOL, ATOL) is not None
     assert "True or False" in compare(False, 0, RTOL, ATOL)
-    assert compare("fnn", "FNN", RTOL, ATOL) is None
+    assert compare("fnn", "fnn", RTOL, ATOL) is None
+    assert compare("fnn", "FNN", RTOL, ATOL) is not None  # the auto rule compares strings exactly (issue 11)
     assert compare("fnn", "attention", RTOL, ATOL) is not None
     assert compare([1, 2.0], [1, 2.0], RTOL, ATOL) is None
     assert compare([1, 2.0], [1, 2.5], RTOL, ATOL) is not None
@@ -309,8 +310,8 @@ BAD_REPLIES = [
     ("crashed", Reply("crashed", detail="the process ended while running it (SIGSEGV)"), "error", "SIGSEGV"),
     ("error", Reply("error", error={"type": "NameError", "message": "name 'np' is not defined", "line": 4}),
      "error", "NameError: name 'np' is not defined (line 4)"),
-    ("invalid", Reply("invalid", detail="returned a value of type set, which is not accepted"), "failed",
-     "type set"),
+    ("invalid", Reply("invalid", detail="returned a generator, which cannot be graded"), "failed",
+     "a generator"),
 ]
 
 
@@ -674,3 +675,180 @@ def test_a_mistake_message_pattern_cannot_stall_the_grader_on_a_student_message(
     assert _message_matches(r"(a+)+$", "a" * 40 + "b") is False  # catastrophic backtracking in `re`
     assert time.perf_counter() - started < 2
     assert _message_matches(r"matmul|not aligned", "shapes (1,4) and (16,4) not aligned")
+
+
+# ---------------------------------------------------------------- compare rules per check (issue 11)
+
+
+def synthetic(expected, compare="auto", points=2, mistakes=(), variants=None, judge=None, **options):
+    """A question and a function plan of one check `f(x)` with these expected outputs."""
+    from grader.reference import FunctionPlan
+    from grader.rubric import FunctionCheck, Question
+
+    spec = {"id": "f", "kind": "function", "name": "f", "points": points,
+            "cases": [{"x": n} for n in range(len(expected))], "mistakes": list(mistakes), **options}
+    if compare != "auto":
+        spec["compare"] = compare
+    if judge is not None:
+        spec["judge"] = judge.__name__
+    check = FunctionCheck.model_validate(spec)
+    question = Question.model_validate({"id": "9z", "checks": [check.model_dump()]})
+    plan = FunctionPlan(check, ["x"], [(n,) for n in range(len(expected))], list(expected), variants or {},
+                        judge=judge)
+    return question, plan
+
+
+def test_strings_in_a_functions_list_result_compare_exactly():
+    """The bug of issue 11: a `tokenize` that never lowercases passed."""
+    question, plan = synthetic([["the", "cat"]])
+    result = judge_function(question, plan, ok_replies([["The", "cat"]]), Tolerance())
+    assert result.outcome == "failed" and result.auto_points == 0
+    assert "returned a list whose item at index 0 differs (a different string, which differs only in upper and " \
+           "lower case) in case 1 of 1" in result.feedback
+    question, plan = synthetic([["the", "cat"]], compare="normalized")
+    assert judge_function(question, plan, ok_replies([["The", "cat."]]), Tolerance()).outcome == "passed"
+
+
+def test_a_functions_result_type_is_the_answer():
+    question, plan = synthetic([("a", 1), {"k": {1, 2}}])
+    result = judge_function(question, plan, ok_replies([["a", 1], {"k": {1, 2}}]), Tolerance())
+    assert result.outcome == "failed" and "returned a list, expected a tuple in case 1 of 2" in result.feedback
+    question, plan = synthetic([("a", 1), {"k": {1, 2}}], loose_types=True)
+    assert judge_function(question, plan, ok_replies([["a", 1], {"k": {1, 2}}]), Tolerance()).outcome == "passed"
+
+
+def test_unordered_and_exact_rules_of_a_function_check():
+    question, plan = synthetic([[3, 1, 2]], compare="unordered")
+    assert judge_function(question, plan, ok_replies([[1, 2, 3]]), Tolerance()).outcome == "passed"
+    result = judge_function(question, plan, ok_replies([[1, 2, 2]]), Tolerance())
+    assert result.outcome == "failed" and "1 of 3 items matches no expected item" in result.feedback
+    question, plan = synthetic([96], compare="exact")
+    assert judge_function(question, plan, ok_replies([96]), Tolerance()).outcome == "passed"
+    result = judge_function(question, plan, ok_replies([96.0]), Tolerance())
+    assert result.outcome == "failed" and "returned a float, expected an int" in result.feedback
+
+
+def test_a_variant_is_matched_by_the_checks_rule():
+    from grader.rubric import FunctionMistake
+
+    mistake = FunctionMistake(id="reversed", variant="f__reversed", feedback="You reversed the list.")
+    question, plan = synthetic([[1, 2, 3]], mistakes=[mistake.model_dump()], variants={"reversed": [[3, 2, 9]]},
+                               compare="unordered")
+    result = judge_function(question, plan, ok_replies([[9, 2, 3]]), Tolerance())
+    assert (result.outcome, result.mistake) == ("mistake", "reversed")
+
+
+def judge_ties(expected, actual, args):
+    if sorted(actual) == sorted(expected):
+        return True
+    if len(actual) == len(expected):
+        return 0.5, "the right number of items"
+    return False
+
+
+def test_a_judge_decides_each_case_and_partial_credit_is_the_mean():
+    question, plan = synthetic([[1, 2], [3, 4]], judge=judge_ties, points=4)
+    assert plan.check.compare == "judge"  # `judge:` alone implies it
+    assert judge_function(question, plan, ok_replies([[2, 1], [4, 3]]), Tolerance()).outcome == "passed"
+    result = judge_function(question, plan, ok_replies([[2, 1], [5, 6]]), Tolerance())
+    assert result.outcome == "failed" and result.auto_points == 3.0  # (1 + 0.5) / 2 of 4 points
+    assert "returned a wrong answer (the right number of items) in case 2 of 2" in result.feedback
+    assert "Partial credit: 75%." in result.feedback
+    result = judge_function(question, plan, [Reply("ok", value=[2, 1]), Reply("timeout", detail="too slow")],
+                            Tolerance())
+    assert result.outcome == "timeout" and result.auto_points == 2.0
+
+
+def judge_broken(expected, actual, args):
+    return {}["missing"]
+
+
+def test_a_judge_that_raises_is_an_error_of_that_check_only():
+    question, plan = synthetic([[1]], judge=judge_broken)
+    result = judge_function(question, plan, ok_replies([[1]]), Tolerance())
+    assert result.outcome == "error" and result.auto_points == 0
+    assert "could not be graded on case 1 of 1: the grader's judge `judge_broken` raised KeyError" in result.feedback
+    assert "problem of the grader, not of your answer" in result.feedback
+
+
+def structured(kind, expected, answer, **options):
+    from grader.rubric import Question, ValueCheck
+
+    check = ValueCheck.model_validate({"id": "V", "kind": "value", "name": "V", "type": kind, "points": 2, **options})
+    question = Question.model_validate({"id": "9z", "checks": [check.model_dump()]})
+    return judge_value(question, check, expected, Reply("ok", value=answer), Tolerance())
+
+
+@pytest.mark.parametrize("kind,expected,answer,outcome,words", [
+    ("list", [1, "a"], [1, "a"], "passed", "is correct"),
+    ("list", [1, "a"], (1, "a"), "failed", "`V` is a tuple, expected a list."),
+    ("list", ["a", "b"], ["a", "B"], "failed", "`V` is a list whose item at index 1 differs (a different string"),
+    ("tuple", (1, 2), (1, 2.00001), "passed", ""),
+    ("dict", {"a": 1}, {"a": 1, "b": 2}, "failed", "`V` is a dict with an unexpected key 'b'."),
+    ("set", {"a", "b"}, {"a"}, "failed", "`V` is a set with 1 element missing."),
+    ("set", {"a"}, ["a"], "failed", "`V` is a list, expected a set."),
+    ("array", np.array([1.0, 2.0]), np.array([1.0, 2.0]), "passed", ""),
+    ("array", np.array([1.0, 2.0]), [1.0, 2.0], "failed", "`V` is a list, expected a NumPy array."),
+    ("any", [1, {"k": (2,)}], [1, {"k": (2,)}], "passed", ""),
+    ("any", [1, {"k": (2,)}], [1, {"k": [2]}], "failed", "(a list, expected a tuple)"),
+])
+def test_value_checks_of_structured_types(kind, expected, answer, outcome, words):
+    result = structured(kind, expected, answer)
+    assert result.outcome == outcome and words in result.feedback, result.feedback
+
+
+def test_loose_types_and_unordered_for_structured_values():
+    assert structured("list", [1, 2], (1, 2), loose_types=True).outcome == "passed"
+    assert structured("array", np.array([1.0, 2.0]), [1.0, 2.0], loose_types=True).outcome == "passed"
+    assert structured("list", [1, 2], [2, 1], compare="unordered").outcome == "passed"
+    assert structured("list", [1, 2], [2, 1]).outcome == "failed"
+
+
+def test_a_structured_value_mistake_is_matched_by_value():
+    mistakes = [{"id": "swapped", "value": [2, 1], "feedback": "Swapped.", "credit": 0.5}]
+    result = structured("tuple", (1, 2), (2, 1), mistakes=mistakes)
+    assert (result.outcome, result.mistake, result.auto_points) == ("mistake", "swapped", 1.0)
+    assert structured("tuple", (1, 2), [2, 1], mistakes=mistakes).outcome == "failed"  # a list is no tuple
+
+
+def test_scalar_value_checks_with_exact_and_normalized_rules():
+    assert structured("int", 96, 96.0).outcome == "passed"
+    result = structured("int", 96, 96.0, compare="exact")
+    assert result.outcome == "failed" and "`V` is a float, expected an int." in result.feedback
+    assert structured("int", 96, np.int64(96), compare="exact").outcome == "passed"  # numpy scalars: Python kinds
+    assert structured("str", "feed forward", "Feed-Forward!", compare="normalized").outcome == "passed"
+    assert structured("str", "feed forward", "fnn", compare="normalized", accept=["FNN"]).outcome == "passed"
+    assert structured("str", "fnn", "FNN", compare="exact").outcome == "failed"
+    assert structured("str", "fnn", "FNN").outcome == "passed"  # the auto rule of a short name: as before
+
+
+def test_the_self_check_judges_new_value_types_by_their_form():
+    from grader.rubric import Question
+    from grader.selfcheck import _form_problem, _stand_in, _value_line
+
+    entry = {"id": "V", "name": "V", "type": "dict", "points": 1}
+    question = Question(id="9z", checks=[_stand_in(entry)])
+    assert _value_line(question, entry, Reply("ok", value={"a": 1})).verdict == "format only"
+    line = _value_line(question, entry, Reply("ok", value=[("a", 1)]))
+    assert line.verdict == "failed" and "is a list, expected a dict" in line.message
+    assert _form_problem({"form": "number"}, wire.decode(wire.encode(np.float32(1.5)))) is None
+    assert _form_problem({"form": "float64"}, 1.5) is None  # a reference's numpy scalar: a number
+    assert _form_problem({"form": "number"}, "1.5") == "returned a str, expected a number"
+
+
+def test_a_numpy_string_is_a_text_answer(rubric):
+    question, check = text_check(rubric, "1b")
+    answer = wire.decode(wire.encode(np.str_("causal language modelling and masked language modelling")))
+    assert type(answer) is np.str_
+    result = judge_text(question, check, answer, "ANSWER_1B")
+    assert result.auto_points == 2 and type(result.answer) is str
+
+
+def test_a_value_check_of_an_int_beyond_the_int_str_limit():
+    huge = 7 ** 20000  # 16,900 digits
+    answer = wire.decode(json.loads(json.dumps(wire.encode(huge))))
+    mistakes = [{"id": "plus_one", "value": 5, "feedback": "Off by one."}]
+    assert structured("int", huge, answer, rtol=0, mistakes=mistakes).outcome == "passed"
+    result = structured("int", huge, answer + 1, rtol=0, mistakes=mistakes)
+    assert result.outcome == "failed" and "is a different number" in result.feedback
+    assert structured("int", huge, answer + 1).outcome == "passed"  # within the default rtol

@@ -454,3 +454,34 @@ def test_cli_shows_the_traceback_with_verbose(tmp_path):
     result = CliRunner().invoke(cli, ["run", str(submissions), "--rubric", str(rubric),
                                       "--out", str(tmp_path / "out"), "-v"])
     assert isinstance(result.exception, RubricError)
+
+
+# ---------------------------------------------------------------- one line, and where the full list is
+
+
+def test_one_problem_counts_once_however_many_forms_pydantic_tried(tmp_path):
+    """A case argument may be a number, a list, {array: ...} or {toy: ...}: pydantic explains
+    why it is none of them, but the file has one problem, not eight."""
+    data = tiny()
+    _negative_array_shape(data)
+    message = refusal(write_rubric(tmp_path, data))
+    assert "more problem" not in message
+    assert message.endswith(f"(`grade validate {tmp_path / 'rubric.yaml'}` lists every problem of the rubric)")
+
+
+def test_several_problems_say_how_many_more_and_where_to_see_them(tmp_path):
+    data = tiny()
+    _negative_points(data)
+    _misspelt_field(data)
+    message = refusal(write_rubric(tmp_path, data))
+    assert message.endswith(f"(and 2 more problems: `grade validate {tmp_path / 'rubric.yaml'}` lists them all)")
+
+
+def test_a_misspelt_field_is_named_with_a_guess(tmp_path):
+    from grader.validate import validate
+
+    data = tiny()
+    _misspelt_field(data)
+    problems = validate(write_rubric(tmp_path, data)).problems
+    assert any("field `pionts`: not a field here; remove it or fix its spelling (did you mean `points`?)" in p
+               for p in problems), problems
