@@ -28,6 +28,7 @@ import numpy as np
 from nbformat import v4
 
 from .checks import TEXT_PLACEHOLDER
+from .cases import wire_form
 from .child import wire
 from .errors import GradeError
 from .gradebook import write_atomically
@@ -263,7 +264,7 @@ def _function_entry(check: FunctionCheck, plan: FunctionPlan) -> dict:
     if practice is None:  # fixed numbers only: the outputs would be the graded answers
         raising = [{"id": m.id, "feedback": m.feedback, "credit": m.credit, "raises": m.raises, "message": m.message}
                    for m in check.mistakes if m.raises is not None]
-        return {**entry, "cases": [wire.encode(args) for args in plan.cases],
+        return {**entry, "cases": [wire_form(args) for args in plan.cases],
                 "forms": [_form(out) for out in plan.expected], "mistakes": raising}
     mistakes = []
     for mistake in check.mistakes:
@@ -273,7 +274,7 @@ def _function_entry(check: FunctionCheck, plan: FunctionPlan) -> dict:
         else:
             item["outputs"] = [_output(out) for out in practice.variants[mistake.id]]
         mistakes.append(item)
-    return {**entry, "cases": [wire.encode(args) for args in practice.cases],
+    return {**entry, "cases": [wire_form(args) for args in practice.cases],
             "expected": [_output(out) for out in practice.expected], "mistakes": mistakes}
 
 
@@ -282,7 +283,10 @@ def _output(value) -> dict:
 
 
 def _form(value) -> dict:
-    """What an answer must look like, without its values: an array's shape, a number."""
+    """What an answer must look like, without its values: an array's shape, a number; for a
+    case that must raise, the exception (the case says it anyway)."""
+    if isinstance(value, Raised):
+        return {"raised": value.type}
     if isinstance(value, np.ndarray):
         numeric = value.dtype.kind in "biufc"
         return {"form": "array", "shape": list(value.shape), "finite": bool(numeric and np.isfinite(value).all())}

@@ -12,29 +12,97 @@ graded ones. The bundle shows the shapes and kinds of arguments grading uses and
 self-check name the same mistakes, but a table of the bundle's inputs and outputs answers
 no graded case. A case made only of fixed numbers cannot be drawn again: it has no practice
 twin (see `generate_cases`).
+
+A case is a tuple of positional values, or, when it passes some by keyword or says it
+raises, a `Call`: its positional values (the tuple itself), its keyword values, the names of
+both, and the exception the reference raises on it. Which argument
+goes by position and which by keyword follows the reference's signature (`arrange`).
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 from typing import Any
 
 import numpy as np
 
 from .child import toys
-from .rubric import ArraySpec, FunctionCheck, ToySpec
+from .rubric import (ArraySpec, DataFrameSpec, DictSpec, FunctionCheck, NdarraySpec, SetSpec, ToySpec, TupleSpec,
+                     case_arguments, case_raises)
 
 
 GRADING, PRACTICE = "grading", "practice"
 PRACTICE_SPAWN_KEY = 1  # the practice stream is numpy's spawned child 1 of (seed, case number)
 
 
-def generate_cases(check: FunctionCheck, stream: str = GRADING) -> list[tuple[Any, ...]]:
-    """Positional arguments for every graded case of `check` (GRADING), or for every case of
-    the self-check bundle (PRACTICE): the rubric's `practice` cases if it gives any, else the
+class Call(tuple):
+    """One case's arguments: the positional values (the tuple itself, so a case without
+    keywords is the tuple it always was), the keyword values (`kwargs`, in the case's order),
+    the names of both, and `raises`, the exception the reference raises on it (or None)."""
+
+    def __new__(cls, args=(), kwargs=(), names=(), raises: str | None = None) -> Call:
+        self = super().__new__(cls, args)
+        self.kwargs = dict(kwargs)
+        self.names = tuple(names)
+        self.raises = raises
+        return self
+
+    def __repr__(self) -> str:
+        return f"Call({tuple(self)!r}, kwargs={self.kwargs!r}, raises={self.raises!r})"
+
+
+def keywords(case: tuple) -> dict[str, Any]:
+    """A case's keyword arguments (none for a plain tuple)."""
+    return getattr(case, "kwargs", None) or {}
+
+
+def raises(case: tuple) -> str | None:
+    """The exception a case expects, or None."""
+    return getattr(case, "raises", None)
+
+
+def argument_names(case: tuple, default: list[str]) -> list[str]:
+    """The names of a case's positional then keyword arguments (for a plain tuple, `default`)."""
+    names = getattr(case, "names", None)
+    return [*names, *keywords(case)] if names is not None else list(default)
+
+
+def wire_form(case: tuple):
+    """A case as plain data for the wire and the bundle: its positional values as a tuple, or
+    {"args": ..., "kwargs": ..., "raises": ...} for a case with keywords or an exception."""
+    from .child import wire
+
+    args = wire.encode(tuple(case))
+    if not keywords(case) and raises(case) is None:
+        return args
+    return {"args": args, "kwargs": [[name, wire.encode(value)] for name, value in keywords(case).items()],
+            "names": list(getattr(case, "names", ())), "raises": raises(case)}
+
+
+def from_wire_form(data) -> Call:
+    """The case `wire_form` made (its arrays decoded, toys kept as plain data)."""
+    from .child import wire
+
+    if isinstance(data, dict) and "args" in data and "kwargs" in data:
+        args = tuple(wire.decode(data["args"], allow_toys=True))
+        kwargs = {str(name): wire.decode(value, allow_toys=True) for name, value in data["kwargs"]}
+        names = [str(n) for n in data.get("names") or []]
+        raised = data.get("raises")
+        return Call(args, kwargs, names if len(names) == len(args) else [], raised if type(raised) is str else None)
+    return tuple(wire.decode(data, allow_toys=True))
+
+
+def generate_cases(check: FunctionCheck, stream: str = GRADING,
+                   signature: inspect.Signature | None = None) -> list[tuple]:
+    """The arguments of every graded case of `check` (GRADING), or of every case of the
+    self-check bundle (PRACTICE): the rubric's `practice` cases if it gives any, else the
     graded cases that draw something (a random array or a toy model), drawn again. A case of
     fixed numbers only would be the same case with the same answer, so it has no practice
-    twin; a check made only of such cases has no practice cases at all."""
+    twin; a check made only of such cases has no practice cases at all.
+
+    Values are drawn in the order the case names them. With the reference's `signature`,
+    they are arranged as it takes them (`arrange`); without, all go by position in that order."""
     if stream == GRADING:
         numbered = list(enumerate(check.cases))
     elif stream == PRACTICE:
@@ -42,13 +110,69 @@ def generate_cases(check: FunctionCheck, stream: str = GRADING) -> list[tuple[An
             [(i, case) for i, case in enumerate(check.cases) if is_drawn(case)]
     else:
         raise ValueError(f"unknown stream {stream!r}")
-    return [tuple(_materialize(spec, _generator(check.seed, i, stream)) for spec in case.values())
-            for i, case in numbered]
+    calls = []
+    for i, case in numbered:
+        rng = _generator(check.seed, i, stream)
+        values = {name: _materialize(spec, rng) for name, spec in case_arguments(case).items()}
+        if signature is None:
+            calls.append(_plain_or_call(tuple(values.values()), {}, tuple(values), case_raises(case)))
+        else:
+            calls.append(arrange(values, signature, case_raises(case)))
+    return calls
 
 
-def is_drawn(case: dict[str, Any]) -> bool:
+def argument_problems(names: list[str], signature: inspect.Signature) -> list[str]:
+    """What keeps a case naming `names` from calling a function of `signature`: unknown
+    names, required parameters left out, a positional-only one after a gap."""
+    parameters = signature.parameters
+    takes_more = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    named = [p for p in parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    problems = []
+    for name in names:
+        if name in parameters and parameters[name].kind is not parameters[name].VAR_POSITIONAL \
+                and parameters[name].kind is not parameters[name].VAR_KEYWORD:
+            continue
+        if name not in parameters and takes_more:
+            continue
+        problems.append(f"unknown argument `{name}`")
+    for parameter in named:
+        if parameter.name not in names and parameter.default is parameter.empty:
+            problems.append(f"missing required argument `{parameter.name}`")
+    gap = False
+    for parameter in named:
+        if parameter.kind not in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            break
+        if parameter.name not in names:
+            gap = True
+        elif gap and parameter.kind is parameter.POSITIONAL_ONLY:
+            problems.append(f"positional-only argument `{parameter.name}` cannot be given after one left out")
+    return problems
+
+
+def arrange(values: dict[str, Any], signature: inspect.Signature, raised: str | None = None) -> Call:
+    """A case's values as the signature takes them: the positional-or-keyword parameters it
+    names by position, up to the first one it leaves out; every other one by keyword."""
+    positional, names = [], []
+    for parameter in signature.parameters.values():
+        if parameter.kind not in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD) \
+                or parameter.name not in values:
+            break
+        positional.append(values[parameter.name])
+        names.append(parameter.name)
+    kwargs = {name: value for name, value in values.items() if name not in names}
+    return _plain_or_call(tuple(positional), kwargs, names, raised)
+
+
+def _plain_or_call(args: tuple, kwargs: dict, names, raised: str | None) -> tuple:
+    """A case that passes everything by position and raises nothing stays the plain tuple it
+    always was (its names are the first of the check's, in the signature's order); any other
+    is a `Call`."""
+    return Call(args, kwargs, names, raised) if kwargs or raised is not None else args
+
+
+def is_drawn(case: Any) -> bool:
     """Whether a case spec draws anything from its generator."""
-    return any(isinstance(spec, (ArraySpec, ToySpec)) for spec in case.values())
+    return any(isinstance(spec, (ArraySpec, ToySpec)) for spec in case_arguments(case).values())
 
 
 def _generator(seed: int, number: int, stream: str) -> np.random.Generator:
@@ -69,12 +193,38 @@ def _materialize(spec: Any, rng: np.random.Generator) -> Any:
         return values.astype(spec.dtype)
     if isinstance(spec, ToySpec):
         return {"__toy__": spec.toy, "table": toys.random_table(rng, spec.rows, spec.vocab)}
+    if isinstance(spec, NdarraySpec):
+        return np.array(spec.ndarray, dtype=spec.dtype)
+    if isinstance(spec, DictSpec):
+        return copy.deepcopy(spec.dict_)
+    if isinstance(spec, TupleSpec):
+        return tuple(copy.deepcopy(spec.tuple_))
+    if isinstance(spec, SetSpec):
+        return set(spec.set_)
+    if isinstance(spec, DataFrameSpec):
+        import pandas
+
+        return pandas.DataFrame(copy.deepcopy(spec.dataframe), index=spec.index)
     return copy.deepcopy(spec)
 
 
 def for_reference(args: tuple[Any, ...]) -> list[Any]:
-    """Fresh copies of a case's arguments, with toy models turned into callables."""
-    return [toys.build(arg["__toy__"], arg["table"]) if _is_toy(arg) else copy.deepcopy(arg) for arg in args]
+    """Fresh copies of a case's positional arguments, with toy models turned into callables."""
+    return [_fresh(arg) for arg in args]
+
+
+def for_reference_keywords(case: tuple) -> dict[str, Any]:
+    """Fresh copies of a case's keyword arguments, toy models made callables."""
+    return {name: _fresh(arg) for name, arg in keywords(case).items()}
+
+
+def _fresh(arg: Any) -> Any:
+    return toys.build(arg["__toy__"], arg["table"]) if _is_toy(arg) else copy.deepcopy(arg)
+
+
+def describe_call(case: tuple, default_names: list[str]) -> str:
+    """`describe_case` for a case with its own names and keywords."""
+    return describe_case(argument_names(case, default_names), (*case, *keywords(case).values()))
 
 
 def describe_case(names: list[str], args: tuple[Any, ...]) -> str:
@@ -85,6 +235,8 @@ def describe_case(names: list[str], args: tuple[Any, ...]) -> str:
             parts.append(f"{name} {tuple(arg.shape)}")
         elif _is_toy(arg):
             parts.append(f"{name} a toy model over {arg['table'].shape[1]} tokens")
+        elif type(arg).__name__ == "DataFrame":
+            parts.append(f"{name} a DataFrame of shape {tuple(arg.shape)}")
         else:
             text = repr(arg)
             parts.append(f"{name}={text if len(text) <= 40 else text[:37] + '...'}")

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import regex
 
-from .cases import describe_case
+from .cases import argument_names, describe_call
 from .compare import as_array  # noqa: F401  (selfcheck reads an answer's form with it)
 from .compare import JudgeError, Rules, fold, normalize, python_scalar, rules_for, run_judge
 from .compare import compare as compare_values
@@ -101,7 +101,10 @@ def judge_function(question: Question, plan: FunctionPlan, replies: list[Reply],
     if mistake is not None:
         return result(question, check, "mistake", mistake.feedback, mistake.credit, mistake.id)
     number, args, reply, problem = problems[0]
-    where = f"case {number} of {len(plan.cases)} ({describe_case(plan.arg_names, args)})"
+    if isinstance(plan.expected[number - 1], Raised):  # the problem names the arguments already
+        where = f"case {number} of {len(plan.cases)}"
+    else:
+        where = f"case {number} of {len(plan.cases)} ({describe_call(args, plan.arg_names)})"
     outcome = {"timeout": "timeout", "crashed": "error", "error": "error"}.get(reply.status, "failed")
     failing = f"; {len(problems)} of {len(plan.cases)} cases fail" if len(problems) > 1 else ""
     fraction = sum(fractions) / len(fractions) if check.compare == "judge" else 0.0
@@ -122,6 +125,9 @@ def _case_verdict(plan: FunctionPlan, args: tuple, expected: Any, reply: Reply, 
         return f"{reply.detail} (an endless loop, or far too slow?)", 0.0
     if reply.status == "crashed":
         return f"crashed: {reply.detail}", 0.0
+    if isinstance(expected, Raised):
+        problem = _raise_problem(plan, args, expected.type, reply)
+        return problem, 0.0 if problem else 1.0
     if reply.status == "error":
         error = reply.error or {}
         line = f" (line {error['line']})" if error.get("line") else ""
@@ -140,9 +146,31 @@ def _case_verdict(plan: FunctionPlan, args: tuple, expected: Any, reply: Reply, 
     if problem:
         return problem, fraction if check.compare == "judge" else 0.0
     if reply.mutated:
-        names = ", ".join(f"`{plan.arg_names[i]}`" for i in reply.mutated if i < len(plan.arg_names))
-        return f"modified its argument {names} in place (work on a copy)", 0.0
+        return f"modified its argument {_mutated_names(plan, args, reply)} in place (work on a copy)", 0.0
     return None, 1.0
+
+
+def _raise_problem(plan: FunctionPlan, args: tuple, wanted: str, reply: Reply) -> str | None:
+    """What is wrong with a reply to a case on which the function must raise `wanted` (or a
+    subclass: the child reports the names of the exception's classes)."""
+    if reply.status == "error":
+        error = reply.error or {}
+        raised = error.get("type", "an exception")
+        if wanted == raised or wanted in (error.get("mro") or []):
+            return None
+        message = f" ({error['message']})" if error.get("message") else ""
+        return f"raised {raised}{message}, expected {wanted}"
+    arguments = describe_call(args, plan.arg_names)
+    given = f" for {arguments}" if arguments else ""
+    if reply.status == "ok":
+        return f"should raise {wanted}{given}, but returned {_kind(reply.value)}"
+    return f"should raise {wanted}{given}, but {reply.detail or 'gave no usable answer'}"
+
+
+def _mutated_names(plan: FunctionPlan, args: tuple, reply: Reply) -> str:
+    """The arguments a reply says were modified (positional ones, then keyword ones)."""
+    names = argument_names(args, plan.arg_names)
+    return ", ".join(f"`{names[i]}`" for i in reply.mutated if i < len(names))
 
 
 def _rules(check, rtol: float, atol: float) -> Rules:

@@ -219,7 +219,7 @@ def build_requests(plan: Plan, submission: Submission) -> list[Request]:
         key = f"{question.id}/{check.id}"
         if isinstance(check, FunctionCheck):
             function_plan = plan.functions[question.id, check.id]
-            requests += [Request(f"{key}/{i}", "call", check.name, args, check.call_timeout)
+            requests += [Request.call(f"{key}/{i}", check.name, args, check.call_timeout)
                          for i, args in enumerate(function_plan.cases)]
         elif isinstance(check, ValueCheck):
             requests.append(Request(key, "get", check.name))

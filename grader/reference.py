@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import json
 import sys
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -20,11 +21,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .cases import PRACTICE, for_reference, generate_cases
+from .cases import (PRACTICE, argument_problems, for_reference, for_reference_keywords, generate_cases, raises,
+                    wire_form)
 from .child import wire
 from .compare import JudgeError, python_scalar, run_judge
 from .errors import ReferenceLoadError, RubricError
-from .rubric import FunctionCheck, Rubric, TextCheck, ValueCheck
+from .rubric import FunctionCheck, Rubric, TextCheck, ValueCheck, case_arguments
 
 
 @dataclass(frozen=True)
@@ -91,38 +93,43 @@ def prepare(rubric: Rubric, reference: ModuleType | None = None) -> Plan:
 
 def _plan_function(check: FunctionCheck, reference: ModuleType, where: str) -> FunctionPlan:
     function = _reference_function(reference, check.reference_name, where)
-    arg_names = list(check.cases[0].keys())
-    for number, case in enumerate(check.cases, start=1):
-        if list(case.keys()) != arg_names:
-            raise RubricError(f"{where}: case {number} names arguments {list(case)}, case 1 names {arg_names}")
-    # students' functions are called positionally, so the names must be the parameters, in order
-    parameters = list(inspect.signature(function).parameters)
-    if arg_names != parameters[:len(arg_names)]:
-        raise RubricError(f"{where}: the cases name the arguments {', '.join(arg_names)}, but the reference "
-                          f"is {check.reference_name}{inspect.signature(function)}; use its names in its order")
     try:
-        inspect.signature(function).bind(*arg_names)
-    except TypeError as exc:
-        raise RubricError(f"{where}: the cases' arguments do not fit "
-                          f"{check.reference_name}{inspect.signature(function)}: {exc}") from None
-    for number, case in enumerate(check.practice, start=1):
-        if list(case.keys()) != arg_names:
-            raise RubricError(f"{where}: practice case {number} names arguments {list(case)}, "
-                              f"the cases name {arg_names}")
-    cases = generate_cases(check)
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        raise RubricError(f"{where}: the reference's {check.reference_name} has no signature to call it by; "
+                          "make it a Python function") from None
+    # the cases follow the reference's signature: every name one of its parameters, every
+    # required parameter named; which go by position and which by keyword, the signature says
+    problems = [f"{where}, {what} {number}: {problem}"
+                for what, listed in (("case", check.cases), ("practice case", check.practice))
+                for number, case in enumerate(listed, start=1)
+                for problem in argument_problems(list(case_arguments(case)), signature)]
+    if problems:
+        shown = f"{check.reference_name}{signature}"
+        raise RubricError(f"{'; '.join(problems)} (the reference is {shown})")
+    named = {name for case in [*check.cases, *check.practice] for name in case_arguments(case)}
+    arg_names = [name for name in signature.parameters if name in named] + \
+        sorted(named - set(signature.parameters))  # all names the cases use, in the signature's order
+    cases = generate_cases(check, signature=signature)
     plan = _run_cases(check, reference, function, arg_names, cases, where, "case")
     if check.compare == "judge":
-        plan.judge = _judge(check, reference, where, list(zip(plan.expected, cases)))
-    practice = generate_cases(check, PRACTICE) if check.visibility == "public" else []  # hidden: no bundle
+        plan.judge = _judge(check, reference, where, [(out, args) for out, args in zip(plan.expected, cases)
+                                                      if not isinstance(out, Raised)])
+    practice = generate_cases(check, PRACTICE, signature) if check.visibility == "public" else []  # hidden: no bundle
     if practice:
-        graded = [wire.encode(list(args)) for args in cases]
+        graded = [_same_call_key(args) for args in cases]
         for number, args in enumerate(practice, start=1):
-            if wire.encode(list(args)) in graded:
+            if _same_call_key(args) in graded:
                 raise RubricError(f"{where}: practice case {number} is also a graded case; the self-check "
                                   "bundle would hold its answer")
         plan.practice = _run_cases(check, reference, function, arg_names, practice, where, "practice case")
         plan.practice.judge = plan.judge
     return plan
+
+
+def _same_call_key(args: tuple) -> str:
+    """A case as plain text: equal for the same arguments given the same way."""
+    return json.dumps(wire_form(args), sort_keys=True)
 
 
 def _judge(check, reference: ModuleType, where: str, answers: list[tuple[Any, Any]]) -> Callable:
@@ -172,16 +179,30 @@ def _reference_function(reference: ModuleType, name: str, where: str):
 
 
 def _run(function, args: tuple, where: str, number: int, what: str = "case") -> Any:
+    """The reference's answer to a case; on a case that says `raises`, Raised(that name),
+    after making sure the reference does raise it (or a subclass) there."""
+    wanted = raises(args)
     try:
-        result = function(*for_reference(args))
+        result = function(*for_reference(args), **for_reference_keywords(args))
     except Exception as exc:
-        raise ReferenceLoadError(f"{where} raises on {what} {number}: {type(exc).__name__}: {exc}") from None
+        if wanted is not None and wanted in exception_names(type(exc)):
+            return Raised(wanted)
+        expected = f", not {wanted}" if wanted is not None else ""
+        raise ReferenceLoadError(f"{where} raises on {what} {number}: {type(exc).__name__}{expected}: {exc}") from None
+    if wanted is not None:
+        raise RubricError(f"{where} does not raise {wanted} on {what} {number} (it returns "
+                          f"{type(result).__name__}); fix the case's `raises` or its arguments")
     return _as_plain(result, f"{where} on {what} {number}")
+
+
+def exception_names(kind: type) -> list[str]:
+    """The names of an exception class and of the classes it derives from."""
+    return [k.__name__ for k in kind.__mro__]
 
 
 def _run_variant(function, args: tuple) -> Any:
     try:
-        result = function(*for_reference(args))
+        result = function(*for_reference(args), **for_reference_keywords(args))
     except Exception as exc:
         return Raised(type(exc).__name__)
     return _as_plain(result, f"variant {function.__name__}")

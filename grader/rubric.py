@@ -19,7 +19,9 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -57,8 +59,93 @@ class ToySpec(Spec):
     rows: Annotated[int, Field(ge=1)] = 11
 
 
+ARRAY_DTYPES = ("float64", "float32", "float16", "int64", "int32", "int16", "int8", "uint8", "bool", "complex128")
+
+
+class NdarraySpec(Spec):
+    """A fixed array, written out: `{ndarray: [[1, 0], [0, 1]], dtype: float32}`."""
+
+    ndarray: Union[list[Any], bool, int, float]
+    dtype: Literal[ARRAY_DTYPES] | None = None  # None: what NumPy makes of the numbers
+
+    @model_validator(mode="after")
+    def _is_an_array(self) -> NdarraySpec:
+        import numpy as np
+
+        try:
+            array = np.array(self.ndarray, dtype=self.dtype)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise ValueError(f"`ndarray` cannot be made an array: {exc}") from None
+        if array.dtype.kind not in "biufc":
+            raise ValueError("`ndarray` holds numbers or booleans, in nested lists of equal lengths")
+        return self
+
+
+class DictSpec(Spec):
+    """A dict: `{dict: {a: 1, b: [2, 3]}}` (its values are plain YAML values)."""
+
+    dict_: Annotated[dict[Union[bool, int, float, str], Any], Field(alias="dict")]
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class TupleSpec(Spec):
+    """A tuple: `{tuple: [1, 2]}`."""
+
+    tuple_: Annotated[list[Any], Field(alias="tuple")]
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class SetSpec(Spec):
+    """A set: `{set: [1, 2]}` (of numbers or text)."""
+
+    set_: Annotated[list[Union[bool, int, float, str]], Field(alias="set")]
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class DataFrameSpec(Spec):
+    """A pandas DataFrame from records: `{dataframe: [{a: 1, b: x}, ...], index: [...]}`."""
+
+    dataframe: list[dict[str, Any]]
+    index: list[Union[bool, int, float, str]] | None = None
+
+    @model_validator(mode="after")
+    def _index_fits(self) -> DataFrameSpec:
+        if self.index is not None and len(self.index) != len(self.dataframe):
+            raise ValueError(f"`index` has {len(self.index)} labels for {len(self.dataframe)} records")
+        return self
+
+
 JsonLiteral = Union[bool, int, float, str, list[Any]]
-ArgSpec = Union[ArraySpec, ToySpec, JsonLiteral]
+ArgSpec = Union[ArraySpec, ToySpec, NdarraySpec, DictSpec, TupleSpec, SetSpec, DataFrameSpec, JsonLiteral]
+Arguments = dict[str, ArgSpec]
+
+
+class RaisingCase(Spec):
+    """A case on which the reference raises `raises`, and the student must raise it too (or
+    a subclass): `{args: {x: []}, raises: ValueError}`."""
+
+    args: Arguments
+    raises: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+def _case_form(value: Any) -> str:
+    is_raising = isinstance(value, (dict, RaisingCase)) and (
+        isinstance(value, RaisingCase) or ("raises" in value and isinstance(value.get("args"), dict)))
+    return "RaisingCase" if is_raising else "Arguments"
+
+
+CaseSpec = Annotated[Union[Annotated[RaisingCase, Tag("RaisingCase")], Annotated[Arguments, Tag("Arguments")]],
+                     Discriminator(_case_form)]
+
+
+def case_arguments(case: Any) -> dict[str, Any]:
+    """The arguments a case names (name -> spec), whichever form the case has."""
+    return case.args if isinstance(case, RaisingCase) else case
+
+
+def case_raises(case: Any) -> str | None:
+    """The exception a case expects (its name), or None."""
+    return case.raises if isinstance(case, RaisingCase) else None
 
 
 # ---------------------------------------------------------------- known mistakes
@@ -150,10 +237,12 @@ class FunctionCheck(CheckBase, Comparison):
     name: str
     reference: str | None = None
     seed: int = 0
-    cases: Annotated[list[dict[str, ArgSpec]], Field(min_length=1)]
+    # each a mapping of arguments, or {args: {...}, raises: ExceptionName}; arguments follow the
+    # reference's signature (by position where it allows, else by keyword), defaults may be left out
+    cases: Annotated[list[CaseSpec], Field(min_length=1)]
     # cases for the self-check bundle only, never graded (default: the graded cases that draw
     # arrays or toys, drawn again from a practice stream; see cases.py)
-    practice: list[dict[str, ArgSpec]] = []
+    practice: list[CaseSpec] = []
     rtol: Annotated[float, Field(ge=0.0)] | None = None
     atol: Annotated[float, Field(ge=0.0)] | None = None
     call_timeout: Annotated[float, Field(gt=0)] | None = None
@@ -395,7 +484,8 @@ def describe_validation_error(exc: ValidationError, data: dict) -> str:
 
 
 _LISTS = {"questions", "checks", "mistakes", "criteria", "cases"}
-_UNION_TAGS = {"function", "value", "text", "ArraySpec", "ToySpec", "bool", "int", "float", "str", "list[any]"}
+_UNION_TAGS = {"function", "value", "text", "ArraySpec", "ToySpec", "NdarraySpec", "DictSpec", "TupleSpec", "SetSpec",
+               "DataFrameSpec", "RaisingCase", "Arguments", "bool", "int", "float", "str", "list[any]"}
 
 
 def describe_validation_errors(exc: ValidationError, data: dict) -> list[str]:
@@ -486,7 +576,12 @@ def _closest_forms(errors: list[dict], steps: list[list]) -> tuple[list[int], di
         def came_close(i: int) -> bool:
             return len(errors[i]["loc"]) > depth or not errors[i]["type"].endswith("_type")
 
-        close = {tag: found for tag, found in alive.items() if any(came_close(i) for i in found)}
+        def has_a_stranger(found: list[int]) -> bool:  # a key of the mapping this form does not know
+            return any(errors[i]["type"] == "extra_forbidden" and len(errors[i]["loc"]) == depth + 1 for i in found)
+
+        close = {tag: found for tag, found in alive.items()
+                 if any(came_close(i) for i in found) and not has_a_stranger(found)} or \
+            {tag: found for tag, found in alive.items() if any(came_close(i) for i in found)}
         if close:
             best = min(close, key=lambda tag: len(close[tag]))
             dropped |= {i for tag, found in alive.items() if tag != best for i in found}
@@ -498,10 +593,14 @@ def _closest_forms(errors: list[dict], steps: list[list]) -> tuple[list[int], di
 
 
 _FORM_NAMES = {"bool": "true or false", "int": "an integer", "float": "a number", "str": "text", "list[any]": "a list",
-               "none": "empty", "ArraySpec": "{array: [shape], ...}", "ToySpec": "{toy: clm|mlm, vocab: V}"}
+               "none": "empty", "ArraySpec": "{array: [shape], ...}", "ToySpec": "{toy: clm|mlm, vocab: V}",
+               "NdarraySpec": "{ndarray: [...], dtype: ...}", "DictSpec": "{dict: {...}}", "TupleSpec": "{tuple: [...]}",
+               "SetSpec": "{set: [...]}", "DataFrameSpec": "{dataframe: [{column: value, ...}, ...]}"}
 
 
 def _forms_message(tags: list[str], error: dict) -> str:
+    # a form with a validator is tagged 'function-after[_check(), NdarraySpec]': its model's name
+    tags = [re.sub(r"^function-\w+\[.*, (\w+)\]$", r"\1", tag) for tag in tags]
     tags = sorted(tags, key=lambda tag: tag[:1].isupper())  # plain values first, then mappings
     names = [_FORM_NAMES.get(tag, tag) for tag in tags]
     listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]

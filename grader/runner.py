@@ -72,6 +72,14 @@ class Request:
     name: str
     args: tuple = ()
     timeout: float | None = None
+    kwargs: tuple[tuple[str, Any], ...] = ()  # keyword arguments, as (name, value) pairs
+
+    @classmethod
+    def call(cls, key: str, name: str, case: tuple, timeout: float | None = None) -> Request:
+        """Call `name` with a case's arguments: its positional values, and its keyword ones
+        (a `cases.Call`'s `kwargs`; a plain tuple has none)."""
+        kwargs = getattr(case, "kwargs", None) or {}
+        return cls(key, "call", name, tuple(case), timeout, tuple(kwargs.items()))
 
 
 @dataclass
@@ -632,6 +640,8 @@ class _Session:
         message: dict[str, Any] = {"op": request.op, "id": self._next_id, "name": request.name}
         if request.op == "call":
             message["args"] = [wire.encode(arg) for arg in request.args]
+            if request.kwargs:
+                message["kwargs"] = [[name, wire.encode(value)] for name, value in request.kwargs]
         end = time.monotonic() + timeout
         try:
             self._send(message, end)
@@ -790,12 +800,19 @@ def _parse(line: bytes) -> dict | None:
     return message if isinstance(message, dict) else None
 
 
+MAX_MRO = 16  # names of an exception's classes kept from a reply
+
+
 def _clean_error(error: Any) -> dict:
     error = error if isinstance(error, dict) else {}
     line = error.get("line")
-    return {"type": str(error.get("type", "Exception"))[:100],
-            "message": str(error.get("message", ""))[:500],
-            "line": line if type(line) is int else None}
+    cleaned = {"type": str(error.get("type", "Exception"))[:100],
+               "message": str(error.get("message", ""))[:500],
+               "line": line if type(line) is int else None}
+    mro = error.get("mro")
+    if type(mro) is list and mro:  # the names of the exception's classes, its own first
+        cleaned["mro"] = [str(name)[:100] for name in mro[:MAX_MRO]]
+    return cleaned
 
 
 def _clean_cell(cell: Any) -> dict:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .cases import describe_case
-from .checks import (CheckResult, _case_problem, _kind, _matching_mistake, _type_problem, as_array, compare,
+from .cases import describe_call, from_wire_form
+from .checks import (CheckResult, _case_problem, _mutated_names, _kind, _matching_mistake, _type_problem, as_array, compare,
                      judge_function, result)
 from .child import wire
 from .compare import python_scalar
@@ -102,7 +102,7 @@ def _plans_and_requests(bundle: Bundle, submission):
             elif c["kind"] == "function":
                 plan = _function_plan(q, c)
                 plans.append((q, c, plan))
-                requests += [Request(f"{key}/{i}", "call", c["name"], args, c.get("call_timeout"))
+                requests += [Request.call(f"{key}/{i}", c["name"], args, c.get("call_timeout"))
                              for i, args in enumerate(plan.cases)]
             elif c["kind"] == "value":
                 plans.append((q, c, None))
@@ -127,9 +127,9 @@ def _function_plan(q: dict, c: dict) -> FunctionPlan:
                           atol=c["atol"], call_timeout=c["call_timeout"], mistakes=mistakes,
                           cases=[{name: 0 for name in c["arg_names"]}], compare=compare,
                           ordered=bool(c.get("ordered", False)), loose_types=bool(c.get("loose_types", False)))
-    cases = [tuple(wire.decode(case, allow_toys=True)) for case in c["cases"]]
-    if "forms" in c:
-        return FunctionPlan(check, c["arg_names"], cases, list(c["forms"]))
+    cases = [from_wire_form(case) for case in c["cases"]]
+    if "forms" in c:  # a case that raises is told by the exception it expects
+        return FunctionPlan(check, c["arg_names"], cases, [_output(f) if "raised" in f else f for f in c["forms"]])
     variants = {m["id"]: [_output(o) for o in m["outputs"]] for m in c["mistakes"] if "outputs" in m}
     return FunctionPlan(check, c["arg_names"], cases, [_output(o) for o in c["expected"]], variants)
 
@@ -170,13 +170,14 @@ def _form_line(question: Question, plan: FunctionPlan, replies: list[Reply], tol
         return _line(judge_function(question, plan, replies, tolerance))  # decided before any value is compared
     problems = []
     for number, (args, form, reply) in enumerate(zip(plan.cases, plan.expected, replies), start=1):
-        if reply.status != "ok":
+        if isinstance(form, Raised):  # the exception asked for is no secret: the case says it
+            problem = _case_problem(plan, args, form, reply, 0.0, 0.0)
+        elif reply.status != "ok":
             problem = _case_problem(plan, args, None, reply, 0.0, 0.0)
         else:
             problem = _form_problem(form, reply.value)
             if problem is None and reply.mutated:
-                names = ", ".join(f"`{plan.arg_names[i]}`" for i in reply.mutated if i < len(plan.arg_names))
-                problem = f"modified its argument {names} in place (work on a copy)"
+                problem = f"modified its argument {_mutated_names(plan, args, reply)} in place (work on a copy)"
         if problem:
             problems.append((number, args, reply, problem))
     name = f"`{check.name}`"
@@ -188,7 +189,7 @@ def _form_line(question: Question, plan: FunctionPlan, replies: list[Reply], tol
     if mistake is not None:
         return _line(result(question, check, "mistake", mistake.feedback, mistake.credit, mistake.id))
     number, args, reply, problem = problems[0]
-    where = f"case {number} of {len(plan.cases)} ({describe_case(plan.arg_names, args)})"
+    where = f"case {number} of {len(plan.cases)} ({describe_call(args, plan.arg_names)})"
     outcome = {"timeout": "timeout", "crashed": "error", "error": "error"}.get(reply.status, "failed")
     return _line(result(question, check, outcome, f"{name} {problem} in {where}."))
 
@@ -201,12 +202,13 @@ def _judged_later(question: Question, plan: FunctionPlan, replies: list[Reply], 
             r.status == "error" and (r.error or {}).get("type") == "NotImplementedError" for r in replies):
         return _line(judge_function(question, plan, replies, tolerance))
     for number, (args, reply) in enumerate(zip(plan.cases, replies), start=1):
-        problem = _case_problem(plan, args, None, reply, 0.0, 0.0) if reply.status != "ok" else None
+        expected = plan.expected[number - 1] if isinstance(plan.expected[number - 1], Raised) else None
+        problem = _case_problem(plan, args, expected, reply, 0.0, 0.0) \
+            if reply.status != "ok" or expected is not None else None
         if problem is None and reply.mutated:
-            names = ", ".join(f"`{plan.arg_names[i]}`" for i in reply.mutated if i < len(plan.arg_names))
-            problem = f"modified its argument {names} in place (work on a copy)"
+            problem = f"modified its argument {_mutated_names(plan, args, reply)} in place (work on a copy)"
         if problem:
-            where = f"case {number} of {len(plan.cases)} ({describe_case(plan.arg_names, args)})"
+            where = f"case {number} of {len(plan.cases)} ({describe_call(args, plan.arg_names)})"
             outcome = {"timeout": "timeout", "crashed": "error", "error": "error"}.get(reply.status, "failed")
             return _line(result(question, check, outcome, f"`{check.name}` {problem} in {where}."))
     return Line(question.id, check.id, "format only", check.points,

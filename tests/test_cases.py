@@ -316,3 +316,55 @@ def test_cases_module_exposes_no_toy_callables(rubric):
         for args in generate_cases(check):
             assert not any(callable(a) for a in args)
             assert cases._is_toy(args[0])
+
+
+# ---------------------------------------------------------------- keywords, raising cases, fixed forms
+
+
+def test_fixed_forms_are_made_their_types_and_fresh_each_time():
+    import pandas as pd
+
+    check = make_check({"m": {"ndarray": [[1, 0], [0, 1]], "dtype": "float32"}, "v": {"ndarray": [1, 2]},
+                        "d": {"dict": {"a": [1], 2: "b"}}, "t": {"tuple": [1, [2]]}, "s": {"set": ["x", 1]},
+                        "df": {"dataframe": [{"a": 1, "b": "x"}, {"a": 2}], "index": [10, 20]}})
+    (m, v, d, t, s, df), = first, = generate_cases(check)
+    assert m.dtype == np.float32 and m.shape == (2, 2) and v.dtype == np.int64
+    assert type(d) is dict and d == {"a": [1], 2: "b"} and type(t) is tuple and t == (1, [2])
+    assert type(s) is set and s == {"x", 1}
+    assert type(df) is pd.DataFrame and list(df.index) == [10, 20] and df["b"].isna().tolist() == [False, True]
+    d["a"].append(9)
+    assert generate_cases(check)[0][2] == {"a": [1], 2: "b"}
+    assert describe_case(["df"], (df,)) == "df a DataFrame of shape (2, 2)"
+
+
+def test_arrange_passes_by_position_up_to_the_first_left_out_parameter():
+    import inspect
+
+    def f(a, b=1, *, c=2, **more):
+        pass
+
+    call = cases.arrange({"c": 5, "a": 1, "z": 3}, inspect.signature(f), "ValueError")
+    assert tuple(call) == (1,) and call.kwargs == {"c": 5, "z": 3} and call.names == ("a",)
+    assert call.raises == "ValueError" and cases.argument_names(call, []) == ["a", "c", "z"]
+    assert cases.argument_problems(["a", "z"], inspect.signature(f)) == []
+    assert cases.argument_problems(["b", "*"], inspect.signature(lambda a, b: 0)) == [
+        "unknown argument `*`", "missing required argument `a`"]
+
+
+def test_a_raising_case_and_its_keywords_cross_the_bundle_form_and_back():
+    call = cases.Call((np.arange(3),), {"mod": {1, 2}}, ["x"], "KeyError")
+    back = cases.from_wire_form(json.loads(json.dumps(cases.wire_form(call))))
+    assert np.array_equal(back[0], np.arange(3)) and back.kwargs == {"mod": {1, 2}}
+    assert back.raises == "KeyError" and back.names == ("x",)
+    plain = cases.Call((1, 2.0), (), ["a", "b"])
+    assert cases.wire_form(plain) == wire.encode((1, 2.0))  # a case without keywords is stored as it always was
+
+
+def test_a_raising_case_draws_like_any_other():
+    check = FunctionCheck.model_validate({"id": "f", "kind": "function", "name": "f", "points": 1, "seed": 4,
+                                          "cases": [{"X": {"array": [3]}}, {"args": {"X": {"array": [3]}},
+                                                                            "raises": "ValueError"}]})
+    first, second = generate_cases(check)
+    assert type(first) is tuple and second.raises == "ValueError"
+    assert np.array_equal(second[0], np.random.default_rng([4, 1]).normal(size=3))
+    assert len(generate_cases(check, cases.PRACTICE)) == 2

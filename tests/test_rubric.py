@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from grader.cli import cli
 from grader.errors import ReferenceLoadError, RubricError
-from grader.reference import prepare
+from grader.reference import Raised, prepare
 from grader.rubric import FunctionCheck, Limits, TextCheck, ValueCheck, load_rubric
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -354,13 +354,125 @@ def test_prepare_refuses_cases_whose_arguments_differ_from_case_to_case(tmp_path
     assert "question 2c" in message and "case 2" in message
 
 
-@pytest.mark.parametrize("case", [{"y": 1.0, "factor": 2.0}, {"factor": 2.0, "x": 1.0}],
-                         ids=["misnamed", "reordered"])
-def test_prepare_refuses_cases_whose_argument_names_do_not_fit(tmp_path, case):
+def test_prepare_refuses_cases_whose_argument_names_do_not_fit(tmp_path):
     data = tiny()
-    check_of(data, "2c", "scale")["cases"] = [case]
+    check_of(data, "2c", "scale")["cases"] = [{"y": 1.0, "factor": 2.0}]
     message = refusal(write_rubric(tmp_path, data))
-    assert "question 2c" in message and "check scale" in message
+    assert "question 2c, check scale, case 1: unknown argument `y`" in message
+    assert "case 1: missing required argument `x`" in message and "scale(x, factor)" in message
+
+
+def test_a_case_may_name_its_arguments_in_any_order(tmp_path):
+    """Arguments follow the reference's signature, not the order the case names them in."""
+    data = tiny()
+    check_of(data, "2c", "scale")["cases"] = [{"factor": 2.0, "x": 3.0}, {"x": 1.0, "factor": 5.0}]
+    plan = prepare(load_rubric(write_rubric(tmp_path, data))).functions["2c", "scale"]
+    assert plan.cases == [(3.0, 2.0), (1.0, 5.0)] and plan.expected == [6.0, 5.0]
+    assert plan.arg_names == ["x", "factor"]
+
+
+def test_every_unknown_and_missing_argument_is_listed_with_its_case(tmp_path):
+    data = tiny()
+    check_of(data, "2c", "scale")["cases"] = [{"x": 1.0, "factor": 2.0, "offset": 1.0}, {"x": 1.0},
+                                              {"x": 1.0, "factor": 2.0}, {"factr": 2.0, "y": 1.0}]
+    message = refusal(write_rubric(tmp_path, data))
+    where = f"{tmp_path / 'rubric.yaml'}: question 2c, check scale"
+    for problem in ("case 1: unknown argument `offset`", "case 2: missing required argument `factor`",
+                    "case 4: unknown argument `factr`", "case 4: unknown argument `y`",
+                    "case 4: missing required argument `x`", "case 4: missing required argument `factor`"):
+        assert f"{where}, {problem}" in message
+    assert "case 3" not in message
+
+
+KEYWORDS = '''
+def power(base, exp=2, *, mod=None, sign=1):
+    value = sign * base ** exp
+    return value if mod is None else value % mod
+
+def positional(a, b=1, /, c=2):
+    return a + b + c
+
+def mean(xs):
+    if len(xs) == 0:
+        raise ValueError("no numbers")
+    return sum(xs) / len(xs)
+
+def parse(text):
+    return int(text)
+'''
+
+
+def keyword_rubric(folder: Path, checks: list[dict]) -> Path:
+    data = {"title": "Keywords", "reference": "ref.py", "questions": [{"id": "1", "checks": checks}]}
+    return write_rubric(folder, data, reference=KEYWORDS)
+
+
+def test_keyword_only_and_left_out_arguments_follow_the_signature(tmp_path):
+    check = {"id": "power", "kind": "function", "name": "power", "points": 1, "cases": [
+        {"base": 3}, {"base": 3, "exp": 3}, {"base": 3, "mod": 5}, {"mod": 7, "exp": 3, "base": 2},
+        {"base": 2, "sign": -1}]}
+    plan = prepare(load_rubric(keyword_rubric(tmp_path, [check]))).functions["1", "power"]
+    calls = [(tuple(c), getattr(c, "kwargs", {})) for c in plan.cases]
+    assert calls == [((3,), {}), ((3, 3), {}), ((3,), {"mod": 5}), ((2, 3), {"mod": 7}), ((2,), {"sign": -1})]
+    assert [type(c) is tuple for c in plan.cases] == [True, True, False, False, False]  # positional only: a tuple
+    assert plan.expected == [9, 27, 4, 1, -4]
+    assert plan.arg_names == ["base", "exp", "mod", "sign"]  # every name a case uses, in the signature's order
+    assert [c.names for c in plan.cases[2:]] == [("base",), ("base", "exp"), ("base",)]
+
+
+def test_a_positional_only_argument_after_one_left_out_is_refused(tmp_path):
+    check = {"id": "positional", "kind": "function", "name": "positional", "points": 1,
+             "cases": [{"a": 1, "c": 5}, {"a": 1, "b": 2}, {"a": 1}]}
+    plan = prepare(load_rubric(keyword_rubric(tmp_path, [check]))).functions["1", "positional"]
+    assert plan.expected == [7, 5, 4]
+    check["cases"] = [{"a": 1}, {"b": 2, "c": 3}]
+    message = refusal(keyword_rubric(tmp_path, [check]))
+    assert "case 2: missing required argument `a`" in message
+    assert "case 2: positional-only argument `b` cannot be given after one left out" in message
+
+
+def test_a_raising_case_is_checked_against_the_reference(tmp_path):
+    check = {"id": "mean", "kind": "function", "name": "mean", "points": 1,
+             "cases": [{"xs": [1, 2]}, {"args": {"xs": []}, "raises": "ValueError"}]}
+    plan = prepare(load_rubric(keyword_rubric(tmp_path, [check]))).functions["1", "mean"]
+    assert plan.expected[0] == 1.5 and plan.expected[1] == Raised("ValueError")
+    assert plan.cases[1].raises == "ValueError" and type(plan.cases[0]) is tuple
+    # a base class of what the reference raises is fine: the student must raise that or a subclass
+    check["cases"][1]["raises"] = "Exception"
+    assert prepare(load_rubric(keyword_rubric(tmp_path, [check]))).functions["1", "mean"].expected[1] == \
+        Raised("Exception")
+    # the reference returns there: refused
+    check["cases"][1] = {"args": {"xs": [4]}, "raises": "ValueError"}
+    message = refusal(keyword_rubric(tmp_path, [check]))
+    assert "question 1, check mean" in message and "does not raise ValueError on case 2" in message
+    # the reference raises something else there: refused
+    check["cases"][1] = {"args": {"xs": []}, "raises": "KeyError"}
+    message = refusal(keyword_rubric(tmp_path, [check]), ReferenceLoadError)
+    assert "raises on case 2: ValueError, not KeyError" in message
+
+
+def test_a_raising_case_with_unknown_arguments_is_refused_like_any_other(tmp_path):
+    check = {"id": "mean", "kind": "function", "name": "mean", "points": 1,
+             "cases": [{"xs": [1, 2]}, {"args": {"ys": []}, "raises": "ValueError"}]}
+    message = refusal(keyword_rubric(tmp_path, [check]))
+    assert "case 2: unknown argument `ys`" in message and "case 2: missing required argument `xs`" in message
+
+
+@pytest.mark.parametrize("case, words", [
+    ({"args": {"xs": []}, "raises": "not a name"}, "field `raises`"),
+    ({"xs": {"ndarray": [[1, 2], [3]]}}, "cannot be made an array"),
+    ({"xs": {"ndarray": [1, 2], "dtype": "float128"}}, "field `dtype`"),
+    ({"xs": {"set": [[1], [2]]}}, "case #1"),
+    ({"xs": {"dataframe": [{"a": 1}], "index": ["r", "s"]}}, "`index` has 2 labels for 1 records"),
+    ({"xs": {"tuple": [1], "dtype": "int64"}}, "case #1"),
+], ids=["raises", "ragged", "dtype", "set", "index", "extra"])
+def test_broken_argument_forms_are_refused_when_the_rubric_is_loaded(tmp_path, case, words):
+    check = {"id": "mean", "kind": "function", "name": "mean", "points": 1, "cases": [case]}
+    path = keyword_rubric(tmp_path, [check])
+    with pytest.raises(RubricError) as caught:
+        load_rubric(path)
+    message = str(caught.value)
+    assert "\n" not in message and "question 1, check mean, case #1" in message and words in message, message
 
 
 def test_prepare_refuses_a_value_the_reference_lacks(tmp_path):
