@@ -236,7 +236,7 @@ def read_notebook(text: str, name: str) -> tuple[tuple[Cell, ...], dict[str, str
     except Exception as exc:  # nbformat raises many kinds for bad JSON or unknown versions
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise _Unreadable(f"{name} is not a readable notebook ({reason}); re-save it from Jupyter") from None
-    transform = _transformer()
+    transform = _lazy_transform  # IPython (most of a second to import) only if a cell needs it
     cells: list[Cell] = []
     answers: dict[str, list[str]] = defaultdict(list)
     for number, cell in enumerate(notebook.get("cells", []), start=1):
@@ -268,6 +268,10 @@ def _as_python(source: str, transform) -> str:
 
 
 _TRANSFORMERS = threading.local()  # submissions are read in grading threads
+
+
+def _lazy_transform(source: str) -> str:
+    return _transformer()(source)
 
 
 def _transformer():
