@@ -136,7 +136,9 @@ def child_sys_path(hidden: tuple[Path, ...] = ()) -> list[str]:
         path = Path(entry).resolve()
         if not (path.is_dir() or (path.suffix == ".zip" and path.is_file())):
             continue
-        if any(path == h or path in h.parents for h in hidden_paths):
+        # the hidden paths, their ancestors, and anything inside them (pytest puts the
+        # project's tests/ on sys.path, for one): none of it may be bound into the sandbox
+        if any(path == h or path in h.parents or h in path.parents for h in hidden_paths):
             continue
         if str(path) not in result:
             result.append(str(path))

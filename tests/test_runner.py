@@ -21,7 +21,7 @@ def run(tmp_path: Path, source: str, requests: list[Request], **options):
     return Runner(LIMITS, **options).run(read_submission(path), requests)
 
 
-def test_child_path_leaves_out_every_ancestor_of_hidden_paths(tmp_path, monkeypatch):
+def test_child_path_leaves_out_hidden_paths_their_ancestors_and_what_is_inside_them(tmp_path, monkeypatch):
     course = tmp_path / "course"
     (course / "reference").mkdir(parents=True)
     secret = course / "reference" / "ex07.py"
@@ -29,9 +29,9 @@ def test_child_path_leaves_out_every_ancestor_of_hidden_paths(tmp_path, monkeypa
     elsewhere = tmp_path / "libs"
     elsewhere.mkdir()
     monkeypatch.setattr(sys, "path", ["", str(tmp_path), str(course), str(course / "reference"),
-                                      str(elsewhere), str(PROJECT_ROOT)])
+                                      str(elsewhere), str(PROJECT_ROOT), str(PROJECT_ROOT / "tests")])
     path = child_sys_path(hidden=(secret,))
-    assert path == [str(elsewhere)]
+    assert path == [str(elsewhere)]  # nothing inside the project tree either (tests/, say)
 
 
 def test_values_and_calls_come_back_as_plain_data(tmp_path):
