@@ -253,8 +253,11 @@ def bundle_for(plan: Plan) -> dict:
                 entry["answer"] = question.answer_name(check)
             checks.append(entry)
         questions.append({"id": question.id, "title": question.title, "checks": checks})
-    return {"format": BUNDLE_FORMAT, "title": rubric.title, "entry": rubric.entry,
-            "limits": rubric.limits.model_dump(), "tolerance": rubric.tolerance.model_dump(), "questions": questions}
+    bundle = {"format": BUNDLE_FORMAT, "title": rubric.title, "entry": rubric.entry,
+              "limits": rubric.limits.model_dump(), "tolerance": rubric.tolerance.model_dump(), "questions": questions}
+    if rubric.support_path is not None:  # the fixtures' builder: the self-check makes them as grading does
+        bundle["support"] = rubric.support_path.read_text(encoding="utf-8")
+    return bundle
 
 
 def _function_entry(check: FunctionCheck, plan: FunctionPlan) -> dict:

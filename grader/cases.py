@@ -2,8 +2,10 @@
 
 Each case draws from its own generator, seeded by (check seed, case number), so cases are
 the same on every run and machine and adding a case does not change the others. The result
-is plain data (arrays, numbers, lists, toy-model tables) that can be sent to the student's
-process and handed to the reference alike.
+is plain data (arrays, numbers, lists, fixtures as plain data) that can be sent to the
+student's process and handed to the reference alike. A fixture (`{fixture: NAME, ...}`) is
+built by the rubric's support module, `NAME(rng, **params)`, from the case's generator; as
+plain data it records the generator's state, and each side builds it from that state.
 
 There are two streams. The *grading* stream gives the cases that are graded. The *practice*
 stream gives the cases of the self-check bundle: the same specs (or the rubric's `practice`
@@ -27,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from .child import toys
-from .rubric import (ArraySpec, DataFrameSpec, DictSpec, FunctionCheck, NdarraySpec, SetSpec, ToySpec, TupleSpec,
+from .child import wire as _wire
+from .errors import RubricError
+from .rubric import (ArraySpec, DataFrameSpec, DictSpec, FixtureSpec, FunctionCheck, NdarraySpec, SetSpec, TupleSpec,
                      case_arguments, case_raises)
 
 
@@ -81,28 +84,29 @@ def wire_form(case: tuple):
 
 
 def from_wire_form(data) -> Call:
-    """The case `wire_form` made (its arrays decoded, toys kept as plain data)."""
+    """The case `wire_form` made (its arrays decoded, fixtures kept as plain data)."""
     from .child import wire
 
     if isinstance(data, dict) and "args" in data and "kwargs" in data:
-        args = tuple(wire.decode(data["args"], allow_toys=True))
-        kwargs = {str(name): wire.decode(value, allow_toys=True) for name, value in data["kwargs"]}
+        args = tuple(wire.decode(data["args"], allow_fixtures=True))
+        kwargs = {str(name): wire.decode(value, allow_fixtures=True) for name, value in data["kwargs"]}
         names = [str(n) for n in data.get("names") or []]
         raised = data.get("raises")
         return Call(args, kwargs, names if len(names) == len(args) else [], raised if type(raised) is str else None)
-    return tuple(wire.decode(data, allow_toys=True))
+    return tuple(wire.decode(data, allow_fixtures=True))
 
 
 def generate_cases(check: FunctionCheck, stream: str = GRADING,
-                   signature: inspect.Signature | None = None) -> list[tuple]:
+                   signature: inspect.Signature | None = None, support: Any = None) -> list[tuple]:
     """The arguments of every graded case of `check` (GRADING), or of every case of the
     self-check bundle (PRACTICE): the rubric's `practice` cases if it gives any, else the
-    graded cases that draw something (a random array or a toy model), drawn again. A case of
+    graded cases that draw something (a random array or a fixture), drawn again. A case of
     fixed numbers only would be the same case with the same answer, so it has no practice
     twin; a check made only of such cases has no practice cases at all.
 
     Values are drawn in the order the case names them. With the reference's `signature`,
-    they are arranged as it takes them (`arrange`); without, all go by position in that order."""
+    they are arranged as it takes them (`arrange`); without, all go by position in that order.
+    `support` is the rubric's support module, which builds the fixtures."""
     if stream == GRADING:
         numbered = list(enumerate(check.cases))
     elif stream == PRACTICE:
@@ -113,7 +117,7 @@ def generate_cases(check: FunctionCheck, stream: str = GRADING,
     calls = []
     for i, case in numbered:
         rng = _generator(check.seed, i, stream)
-        values = {name: _materialize(spec, rng) for name, spec in case_arguments(case).items()}
+        values = {name: _materialize(spec, rng, support) for name, spec in case_arguments(case).items()}
         if signature is None:
             calls.append(_plain_or_call(tuple(values.values()), {}, tuple(values), case_raises(case)))
         else:
@@ -172,7 +176,7 @@ def _plain_or_call(args: tuple, kwargs: dict, names, raised: str | None) -> tupl
 
 def is_drawn(case: Any) -> bool:
     """Whether a case spec draws anything from its generator."""
-    return any(isinstance(spec, (ArraySpec, ToySpec)) for spec in case_arguments(case).values())
+    return any(isinstance(spec, (ArraySpec, FixtureSpec)) for spec in case_arguments(case).values())
 
 
 def _generator(seed: int, number: int, stream: str) -> np.random.Generator:
@@ -181,7 +185,7 @@ def _generator(seed: int, number: int, stream: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, number], spawn_key=(PRACTICE_SPAWN_KEY,)))
 
 
-def _materialize(spec: Any, rng: np.random.Generator) -> Any:
+def _materialize(spec: Any, rng: np.random.Generator, support: Any = None) -> Any:
     if isinstance(spec, ArraySpec):
         shape = tuple(spec.array)
         if spec.dist == "normal":
@@ -191,8 +195,10 @@ def _materialize(spec: Any, rng: np.random.Generator) -> Any:
         else:
             values = rng.integers(int(spec.low), int(spec.high), size=shape)
         return values.astype(spec.dtype)
-    if isinstance(spec, ToySpec):
-        return {"__toy__": spec.toy, "table": toys.random_table(rng, spec.rows, spec.vocab)}
+    if isinstance(spec, FixtureSpec):
+        value = {"__fixture__": spec.fixture, "params": copy.deepcopy(spec.params), "seed": _wire.fixture_seed(rng)}
+        build_fixture(value, support, rng)  # the draws the fixture makes: later arguments draw after them
+        return value
     if isinstance(spec, NdarraySpec):
         return np.array(spec.ndarray, dtype=spec.dtype)
     if isinstance(spec, DictSpec):
@@ -208,33 +214,52 @@ def _materialize(spec: Any, rng: np.random.Generator) -> Any:
     return copy.deepcopy(spec)
 
 
-def for_reference(args: tuple[Any, ...]) -> list[Any]:
-    """Fresh copies of a case's positional arguments, with toy models turned into callables."""
-    return [_fresh(arg) for arg in args]
+def for_reference(args: tuple[Any, ...], support: Any = None) -> list[Any]:
+    """Fresh copies of a case's positional arguments, with fixtures built by `support`."""
+    return [_fresh(arg, support) for arg in args]
 
 
-def for_reference_keywords(case: tuple) -> dict[str, Any]:
-    """Fresh copies of a case's keyword arguments, toy models made callables."""
-    return {name: _fresh(arg) for name, arg in keywords(case).items()}
+def for_reference_keywords(case: tuple, support: Any = None) -> dict[str, Any]:
+    """Fresh copies of a case's keyword arguments, with fixtures built by `support`."""
+    return {name: _fresh(arg, support) for name, arg in keywords(case).items()}
 
 
-def _fresh(arg: Any) -> Any:
-    return toys.build(arg["__toy__"], arg["table"]) if _is_toy(arg) else copy.deepcopy(arg)
+def _fresh(arg: Any, support: Any) -> Any:
+    return build_fixture(arg, support) if _wire.is_fixture(arg) else copy.deepcopy(arg)
 
 
-def describe_call(case: tuple, default_names: list[str]) -> str:
+def build_fixture(value: dict, support: Any, rng: np.random.Generator | None = None) -> Any:
+    """The object a fixture (as plain data) stands for: the support module's NAME(rng, **params),
+    with a generator in the recorded state (or `rng`, already in it)."""
+    name = value["__fixture__"]
+    function = fixture_function(support, name)
+    return function(rng if rng is not None else _wire.fixture_rng(value["seed"]), **copy.deepcopy(value["params"]))
+
+
+def fixture_function(support: Any, name: str):
+    """The support module's fixture `name`, or RubricError."""
+    if support is None:
+        raise RubricError(f"the case argument {{fixture: {name}}} needs a support module; name one with `support:` "
+                          "in the rubric")
+    function = getattr(support, name, None) if not name.startswith("_") else None
+    if not callable(function):
+        raise RubricError(f"the support module has no fixture `{name}` (a function {name}(rng, ...))")
+    return function
+
+
+def describe_call(case: tuple, default_names: list[str], support: Any = None) -> str:
     """`describe_case` for a case with its own names and keywords."""
-    return describe_case(argument_names(case, default_names), (*case, *keywords(case).values()))
+    return describe_case(argument_names(case, default_names), (*case, *keywords(case).values()), support)
 
 
-def describe_case(names: list[str], args: tuple[Any, ...]) -> str:
+def describe_case(names: list[str], args: tuple[Any, ...], support: Any = None) -> str:
     """A short human description, e.g. `X (1, 4), W_up (4, 16), alpha=2.0`."""
     parts = []
     for name, arg in zip(names, args):
         if isinstance(arg, np.ndarray):
             parts.append(f"{name} {tuple(arg.shape)}")
-        elif _is_toy(arg):
-            parts.append(f"{name} a toy model over {arg['table'].shape[1]} tokens")
+        elif _wire.is_fixture(arg):
+            parts.append(f"{name} {describe_fixture(arg, support)}")
         elif type(arg).__name__ == "DataFrame":
             parts.append(f"{name} a DataFrame of shape {tuple(arg.shape)}")
         else:
@@ -243,5 +268,15 @@ def describe_case(names: list[str], args: tuple[Any, ...]) -> str:
     return ", ".join(parts)
 
 
-def _is_toy(arg: Any) -> bool:
-    return isinstance(arg, dict) and "__toy__" in arg
+def describe_fixture(value: dict, support: Any = None) -> str:
+    """What a fixture is, in a few words: the support module's `describe_NAME(params)` if it has
+    one, else the fixture's name and parameters."""
+    name, params = value["__fixture__"], value["params"]
+    describe = getattr(support, f"describe_{name}", None) if support is not None else None
+    if callable(describe):
+        try:
+            return str(describe(copy.deepcopy(params)))
+        except Exception:
+            pass
+    shown = ", ".join(f"{key}={item!r}" for key, item in params.items())
+    return f"a {name} fixture" + (f" ({shown})" if shown else "")

@@ -104,7 +104,7 @@ def judge_function(question: Question, plan: FunctionPlan, replies: list[Reply],
     if isinstance(plan.expected[number - 1], Raised):  # the problem names the arguments already
         where = f"case {number} of {len(plan.cases)}"
     else:
-        where = f"case {number} of {len(plan.cases)} ({describe_call(args, plan.arg_names)})"
+        where = f"case {number} of {len(plan.cases)} ({describe_call(args, plan.arg_names, plan.support)})"
     outcome = {"timeout": "timeout", "crashed": "error", "error": "error"}.get(reply.status, "failed")
     failing = f"; {len(problems)} of {len(plan.cases)} cases fail" if len(problems) > 1 else ""
     fraction = sum(fractions) / len(fractions) if check.compare == "judge" else 0.0
@@ -160,7 +160,7 @@ def _raise_problem(plan: FunctionPlan, args: tuple, wanted: str, reply: Reply) -
             return None
         message = f" ({error['message']})" if error.get("message") else ""
         return f"raised {raised}{message}, expected {wanted}"
-    arguments = describe_call(args, plan.arg_names)
+    arguments = describe_call(args, plan.arg_names, plan.support)
     given = f" for {arguments}" if arguments else ""
     if reply.status == "ok":
         return f"should raise {wanted}{given}, but returned {_kind(reply.value)}"

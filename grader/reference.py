@@ -21,12 +21,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .cases import (PRACTICE, argument_problems, for_reference, for_reference_keywords, generate_cases, raises,
+from .cases import (GRADING, PRACTICE, argument_problems, for_reference, for_reference_keywords, generate_cases, raises,
                     wire_form)
 from .child import wire
 from .compare import JudgeError, python_scalar, run_judge
 from .errors import ReferenceLoadError, RubricError
 from .rubric import FunctionCheck, Rubric, TextCheck, ValueCheck, case_arguments
+
+SUPPORT_MODULE = "grade_support"  # the name the support module has on both sides
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class FunctionPlan:
     # hidden check, and when every case is fixed numbers and the rubric gives no `practice`
     practice: FunctionPlan | None = None
     judge: Callable | None = None  # the reference's judge, for `compare: judge`
+    support: ModuleType | None = field(default=None, repr=False)  # the rubric's support module (fixtures)
 
 
 @dataclass
@@ -72,15 +75,40 @@ def load_reference(rubric: Rubric) -> ModuleType:
     return module
 
 
+def load_support(rubric: Rubric) -> ModuleType | None:
+    """The rubric's support module (`support:`), which builds the cases' fixtures, or None."""
+    path = rubric.support_path
+    if path is None:
+        return None
+    if not path.is_file():
+        raise ReferenceLoadError(f"{rubric.path}: support module {path} not found; fix `support:` in the rubric")
+    try:
+        return support_module(path.read_text(encoding="utf-8"))
+    except Exception as exc:
+        raise ReferenceLoadError(f"{path}: the support module fails to load: {type(exc).__name__}: {exc}") from None
+
+
+def support_module(source: str) -> ModuleType:
+    """A support module made from its source, as the student's process makes it (child/__main__.py)."""
+    module = ModuleType(SUPPORT_MODULE)
+    sys.modules[SUPPORT_MODULE] = module  # while it runs, as for any import (dataclasses look it up)
+    try:
+        exec(compile(source, f"<{SUPPORT_MODULE}>", "exec"), module.__dict__)
+    finally:
+        sys.modules.pop(SUPPORT_MODULE, None)
+    return module
+
+
 def prepare(rubric: Rubric, reference: ModuleType | None = None) -> Plan:
     reference = reference or load_reference(rubric)
+    support = load_support(rubric)
     functions: dict[tuple[str, str], FunctionPlan] = {}
     values: dict[tuple[str, str], Any] = {}
     judges: dict[tuple[str, str], Callable] = {}
     for question, check in rubric.checks():
         where = f"{rubric.path}: question {question.id}, check {check.id}"
         if isinstance(check, FunctionCheck):
-            functions[question.id, check.id] = _plan_function(check, reference, where)
+            functions[question.id, check.id] = _plan_function(check, reference, where, support)
         elif isinstance(check, ValueCheck):
             values[question.id, check.id] = _expected_value(check, reference, where)
             if check.compare == "judge":
@@ -91,7 +119,8 @@ def prepare(rubric: Rubric, reference: ModuleType | None = None) -> Plan:
     return Plan(rubric, functions, values, judges)
 
 
-def _plan_function(check: FunctionCheck, reference: ModuleType, where: str) -> FunctionPlan:
+def _plan_function(check: FunctionCheck, reference: ModuleType, where: str,
+                   support: ModuleType | None = None) -> FunctionPlan:
     function = _reference_function(reference, check.reference_name, where)
     try:
         signature = inspect.signature(function)
@@ -110,21 +139,32 @@ def _plan_function(check: FunctionCheck, reference: ModuleType, where: str) -> F
     named = {name for case in [*check.cases, *check.practice] for name in case_arguments(case)}
     arg_names = [name for name in signature.parameters if name in named] + \
         sorted(named - set(signature.parameters))  # all names the cases use, in the signature's order
-    cases = generate_cases(check, signature=signature)
-    plan = _run_cases(check, reference, function, arg_names, cases, where, "case")
+    cases = _generate(check, GRADING, signature, support, where)
+    plan = _run_cases(check, reference, function, arg_names, cases, where, "case", support)
     if check.compare == "judge":
         plan.judge = _judge(check, reference, where, [(out, args) for out, args in zip(plan.expected, cases)
                                                       if not isinstance(out, Raised)])
-    practice = generate_cases(check, PRACTICE, signature) if check.visibility == "public" else []  # hidden: no bundle
+    # hidden: no bundle
+    practice = _generate(check, PRACTICE, signature, support, where) if check.visibility == "public" else []
     if practice:
         graded = [_same_call_key(args) for args in cases]
         for number, args in enumerate(practice, start=1):
             if _same_call_key(args) in graded:
                 raise RubricError(f"{where}: practice case {number} is also a graded case; the self-check "
                                   "bundle would hold its answer")
-        plan.practice = _run_cases(check, reference, function, arg_names, practice, where, "practice case")
+        plan.practice = _run_cases(check, reference, function, arg_names, practice, where, "practice case", support)
         plan.practice.judge = plan.judge
     return plan
+
+
+def _generate(check: FunctionCheck, stream: str, signature, support: ModuleType | None, where: str) -> list[tuple]:
+    try:
+        return generate_cases(check, stream, signature, support)
+    except RubricError as exc:
+        raise RubricError(f"{where}: {exc}") from None
+    except Exception as exc:  # a fixture that fails to build
+        raise ReferenceLoadError(f"{where}: a fixture of the support module raises: {type(exc).__name__}: {exc}") \
+            from None
 
 
 def _same_call_key(args: tuple) -> str:
@@ -159,16 +199,16 @@ def _judge(check, reference: ModuleType, where: str, answers: list[tuple[Any, An
 
 
 def _run_cases(check: FunctionCheck, reference: ModuleType, function, arg_names: list[str], cases: list[tuple],
-               where: str, what: str) -> FunctionPlan:
-    expected = [_run(function, args, f"{where}: the reference {check.reference_name}", number, what)
+               where: str, what: str, support: ModuleType | None = None) -> FunctionPlan:
+    expected = [_run(function, args, f"{where}: the reference {check.reference_name}", number, what, support)
                 for number, args in enumerate(cases, start=1)]
     variants: dict[str, list[Any]] = {}
     for mistake in check.mistakes:
         if mistake.variant is None:
             continue
         variant = _reference_function(reference, mistake.variant, f"{where}, mistake {mistake.id}")
-        variants[mistake.id] = [_run_variant(variant, args) for args in cases]
-    return FunctionPlan(check, arg_names, cases, expected, variants)
+        variants[mistake.id] = [_run_variant(variant, args, support) for args in cases]
+    return FunctionPlan(check, arg_names, cases, expected, variants, support=support)
 
 
 def _reference_function(reference: ModuleType, name: str, where: str):
@@ -178,12 +218,12 @@ def _reference_function(reference: ModuleType, name: str, where: str):
     return function
 
 
-def _run(function, args: tuple, where: str, number: int, what: str = "case") -> Any:
+def _run(function, args: tuple, where: str, number: int, what: str = "case", support: ModuleType | None = None) -> Any:
     """The reference's answer to a case; on a case that says `raises`, Raised(that name),
     after making sure the reference does raise it (or a subclass) there."""
     wanted = raises(args)
     try:
-        result = function(*for_reference(args), **for_reference_keywords(args))
+        result = function(*for_reference(args, support), **for_reference_keywords(args, support))
     except Exception as exc:
         if wanted is not None and wanted in exception_names(type(exc)):
             return Raised(wanted)
@@ -200,9 +240,9 @@ def exception_names(kind: type) -> list[str]:
     return [k.__name__ for k in kind.__mro__]
 
 
-def _run_variant(function, args: tuple) -> Any:
+def _run_variant(function, args: tuple, support: ModuleType | None = None) -> Any:
     try:
-        result = function(*for_reference(args), **for_reference_keywords(args))
+        result = function(*for_reference(args, support), **for_reference_keywords(args, support))
     except Exception as exc:
         return Raised(type(exc).__name__)
     return _as_plain(result, f"variant {function.__name__}")

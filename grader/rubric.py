@@ -51,12 +51,40 @@ class ArraySpec(Spec):
     dtype: Literal["float64", "float32", "int64"] = "float64"
 
 
-class ToySpec(Spec):
-    """A toy language model `p`, built in the student's process from a random table."""
+class FixtureSpec(Spec):
+    """An object built by the rubric's support module: `{fixture: NAME, param: value, ...}`
+    is `NAME(rng, param=value, ...)`, called on each side with generators in the same state."""
 
-    toy: Literal["clm", "mlm"]
-    vocab: Annotated[int, Field(ge=2)]
-    rows: Annotated[int, Field(ge=1)] = 11
+    fixture: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+    params: dict[str, Any] = {}  # every other key of the mapping: {fixture: corpus, size: 5} has {size: 5}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _other_keys_are_params(cls, data: Any) -> Any:
+        # only a mapping that names a fixture gathers its other keys; any other mapping keeps
+        # them, so they are strangers here and its error is told by the form it is closest to
+        if isinstance(data, dict) and "fixture" in data:
+            return {"fixture": data["fixture"], "params": {k: v for k, v in data.items() if k != "fixture"}}
+        return data
+
+    @model_validator(mode="after")
+    def _params_are_plain(self) -> FixtureSpec:
+        for name, value in self.params.items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"fixture parameter {name!r} is not a Python name")
+            if not _plain(value):
+                raise ValueError(f"fixture parameter `{name}` is not plain data (numbers, text, lists, mappings)")
+        return self
+
+
+def _plain(value: Any) -> bool:
+    if value is None or type(value) in (bool, int, float, str):
+        return True
+    if type(value) is list:
+        return all(_plain(item) for item in value)
+    if type(value) is dict:
+        return all(type(key) is str and _plain(item) for key, item in value.items())
+    return False
 
 
 ARRAY_DTYPES = ("float64", "float32", "float16", "int64", "int32", "int16", "int8", "uint8", "bool", "complex128")
@@ -116,7 +144,7 @@ class DataFrameSpec(Spec):
 
 
 JsonLiteral = Union[bool, int, float, str, list[Any]]
-ArgSpec = Union[ArraySpec, ToySpec, NdarraySpec, DictSpec, TupleSpec, SetSpec, DataFrameSpec, JsonLiteral]
+ArgSpec = Union[ArraySpec, FixtureSpec, NdarraySpec, DictSpec, TupleSpec, SetSpec, DataFrameSpec, JsonLiteral]
 Arguments = dict[str, ArgSpec]
 
 
@@ -241,7 +269,7 @@ class FunctionCheck(CheckBase, Comparison):
     # reference's signature (by position where it allows, else by keyword), defaults may be left out
     cases: Annotated[list[CaseSpec], Field(min_length=1)]
     # cases for the self-check bundle only, never graded (default: the graded cases that draw
-    # arrays or toys, drawn again from a practice stream; see cases.py)
+    # arrays or fixtures, drawn again from a practice stream; see cases.py)
     practice: list[CaseSpec] = []
     rtol: Annotated[float, Field(ge=0.0)] | None = None
     atol: Annotated[float, Field(ge=0.0)] | None = None
@@ -381,6 +409,7 @@ _IMPORT = re.compile(rf"(?:import\s+)?{_NAME}(?:\.{_NAME})*(?:\s+as\s+{_NAME})?"
 class Rubric(Spec):
     title: str
     reference: str
+    support: str | None = None  # a Python file of fixtures, shipped into the student's process
     entry: str | None = None  # the entry module of a folder submission, e.g. ex07.py
     sandbox: Literal["auto", "required", "off"] = "auto"
     deadline: AwareDatetime | None = None  # with a time zone, e.g. 2025-05-20T23:59:00+02:00
@@ -417,6 +446,13 @@ class Rubric(Spec):
     def reference_path(self) -> Path:
         base = self.path.parent if self.path else Path.cwd()
         return (base / self.reference).resolve()
+
+    @property
+    def support_path(self) -> Path | None:
+        if self.support is None:
+            return None
+        base = self.path.parent if self.path else Path.cwd()
+        return (base / self.support).resolve()
 
     def checks(self):
         """Every (question, check) pair, in sheet order."""
@@ -484,14 +520,14 @@ def describe_validation_error(exc: ValidationError, data: dict) -> str:
 
 
 _LISTS = {"questions", "checks", "mistakes", "criteria", "cases"}
-_UNION_TAGS = {"function", "value", "text", "ArraySpec", "ToySpec", "NdarraySpec", "DictSpec", "TupleSpec", "SetSpec",
+_UNION_TAGS = {"function", "value", "text", "ArraySpec", "FixtureSpec", "NdarraySpec", "DictSpec", "TupleSpec", "SetSpec",
                "DataFrameSpec", "RaisingCase", "Arguments", "bool", "int", "float", "str", "list[any]"}
 
 
 def describe_validation_errors(exc: ValidationError, data: dict) -> list[str]:
     """Every problem pydantic found, one line each ('question 2c, check lora, field `points`:
     Input should be greater than 0 (it is -1)'), each once. Where a value may take several
-    forms (a case argument: a number, a list, {array: ...}, {toy: ...}), pydantic says why it
+    forms (a case argument: a number, a list, {array: ...}, {fixture: ...}), pydantic says why it
     is none of them; only the form it came closest to is kept, or one line naming the forms."""
     errors = exc.errors()
     steps = [_steps(error["loc"], data, error["type"]) for error in errors]
@@ -593,7 +629,7 @@ def _closest_forms(errors: list[dict], steps: list[list]) -> tuple[list[int], di
 
 
 _FORM_NAMES = {"bool": "true or false", "int": "an integer", "float": "a number", "str": "text", "list[any]": "a list",
-               "none": "empty", "ArraySpec": "{array: [shape], ...}", "ToySpec": "{toy: clm|mlm, vocab: V}",
+               "none": "empty", "ArraySpec": "{array: [shape], ...}", "FixtureSpec": "{fixture: NAME, ...}",
                "NdarraySpec": "{ndarray: [...], dtype: ...}", "DictSpec": "{dict: {...}}", "TupleSpec": "{tuple: [...]}",
                "SetSpec": "{set: [...]}", "DataFrameSpec": "{dataframe: [{column: value, ...}, ...]}"}
 

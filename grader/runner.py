@@ -178,8 +178,11 @@ class Runner:
     """
 
     def __init__(self, limits: Limits, *, hidden: tuple[Path, ...] = (), python: str = sys.executable,
-                 confinement: Plain | Bubblewrap | None = None) -> None:
+                 confinement: Plain | Bubblewrap | None = None, support: str | None = None) -> None:
         self.limits = limits
+        # the source of the rubric's support module: sent in the zygote's config, made a module
+        # there (`grade_support`) before any student code runs; never a file the child can reach
+        self.support = support
         self.hidden = hidden  # paths the child must not be able to import from (the reference)
         self.python = python
         self.confinement = confinement or Plain()
@@ -192,8 +195,13 @@ class Runner:
 
     @classmethod
     def for_rubric(cls, rubric: Rubric, **options) -> Runner:
-        """A runner with the rubric's limits that hides the rubric's reference from the child."""
-        return cls(rubric.limits, hidden=(rubric.reference_path,), **options)
+        """A runner with the rubric's limits that hides the rubric's reference (and the folder
+        of its support module) from the child, and sends the support module's source."""
+        support = rubric.support_path
+        hidden = (rubric.reference_path,) if support is None else (rubric.reference_path, support)
+        if support is not None and "support" not in options:
+            options["support"] = support.read_text(encoding="utf-8")
+        return cls(rubric.limits, hidden=hidden, **options)
 
     def __enter__(self) -> Runner:
         return self
@@ -275,6 +283,7 @@ class Runner:
             # read-only places only: the zygote must never import from the working folder
             "sys_path": [confinement.child_dir, *self._import_path],
             "workdir": workdir,
+            "support": self.support,
             "own_pid_namespace": confinement.sandboxed,
             "isolate": confinement.isolates_sessions,
             "filesystems": session_filesystems(workdir),

@@ -24,7 +24,7 @@ from .child import wire
 from .compare import python_scalar
 from .errors import GradeError
 from .hashed import HashedNumber
-from .reference import FunctionPlan, Raised
+from .reference import FunctionPlan, Raised, support_module
 from .rubric import FunctionCheck, FunctionMistake, Limits, Question, Tolerance, ValueCheck
 from .runner import Reply, Request, Runner
 from .sandbox import Plain
@@ -54,6 +54,10 @@ class Bundle:
             self.limits = Limits(**data["limits"])
             self.tolerance = Tolerance(**data["tolerance"])
             self.questions = data["questions"]
+            # the source of the rubric's support module (its fixtures), or None
+            self.support = data.get("support")
+            if self.support is not None and type(self.support) is not str:
+                raise ValueError("`support` is not Python source")
         except (KeyError, TypeError, ValueError) as exc:
             raise GradeError(f"{path}: not a self-check bundle of this version of grade ({exc}); "
                              "ask for the current one") from None
@@ -83,8 +87,9 @@ def check_submission(bundle: Bundle, path: Path) -> list[Line]:
     submission = read_submission(path, entry_module=bundle.entry)
     if submission.status != "ok":
         raise GradeError(f"{path}: {submission.problem}")
-    plans, requests = _plans_and_requests(bundle, submission)
-    with Runner(bundle.limits, confinement=Plain("a self-check runs your own code")) as runner:
+    support = support_module(bundle.support) if bundle.support is not None else None
+    plans, requests = _plans_and_requests(bundle, submission, support)
+    with Runner(bundle.limits, confinement=Plain("a self-check runs your own code"), support=bundle.support) as runner:
         report = runner.run(submission, requests)
     lines = []
     for question, check, plan in plans:
@@ -92,7 +97,7 @@ def check_submission(bundle: Bundle, path: Path) -> list[Line]:
     return lines
 
 
-def _plans_and_requests(bundle: Bundle, submission):
+def _plans_and_requests(bundle: Bundle, submission, support=None):
     plans, requests = [], []
     for q in bundle.questions:
         for c in q["checks"]:
@@ -101,6 +106,7 @@ def _plans_and_requests(bundle: Bundle, submission):
                 plans.append((q, c, None))
             elif c["kind"] == "function":
                 plan = _function_plan(q, c)
+                plan.support = support
                 plans.append((q, c, plan))
                 requests += [Request.call(f"{key}/{i}", c["name"], args, c.get("call_timeout"))
                              for i, args in enumerate(plan.cases)]
@@ -189,7 +195,7 @@ def _form_line(question: Question, plan: FunctionPlan, replies: list[Reply], tol
     if mistake is not None:
         return _line(result(question, check, "mistake", mistake.feedback, mistake.credit, mistake.id))
     number, args, reply, problem = problems[0]
-    where = f"case {number} of {len(plan.cases)} ({describe_call(args, plan.arg_names)})"
+    where = f"case {number} of {len(plan.cases)} ({describe_call(args, plan.arg_names, plan.support)})"
     outcome = {"timeout": "timeout", "crashed": "error", "error": "error"}.get(reply.status, "failed")
     return _line(result(question, check, outcome, f"{name} {problem} in {where}."))
 
@@ -208,7 +214,7 @@ def _judged_later(question: Question, plan: FunctionPlan, replies: list[Reply], 
         if problem is None and reply.mutated:
             problem = f"modified its argument {_mutated_names(plan, args, reply)} in place (work on a copy)"
         if problem:
-            where = f"case {number} of {len(plan.cases)} ({describe_call(args, plan.arg_names)})"
+            where = f"case {number} of {len(plan.cases)} ({describe_call(args, plan.arg_names, plan.support)})"
             outcome = {"timeout": "timeout", "crashed": "error", "error": "error"}.get(reply.status, "failed")
             return _line(result(question, check, outcome, f"`{check.name}` {problem} in {where}."))
     return Line(question.id, check.id, "format only", check.points,

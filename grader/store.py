@@ -87,7 +87,7 @@ def _file_digest(path: Path, budget: list[int]) -> bytes:
 
 def _plan_key(plan: Plan, sandboxed: bool) -> str:
     digest = hashlib.sha256(f"grade {__version__} format {FORMAT} sandboxed {sandboxed}".encode())
-    for path in (plan.rubric.path, plan.rubric.reference_path):
+    for path in (plan.rubric.path, plan.rubric.reference_path, plan.rubric.support_path):
         if path is not None and Path(path).is_file():
             digest.update(Path(path).read_bytes())
     digest.update(plan.rubric.model_dump_json().encode())

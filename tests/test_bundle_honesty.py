@@ -39,7 +39,7 @@ _TABLE = {table!r}
 
 def _same(given, kept):
     kind, value = kept
-    if kind == "toy":  # a toy model arrives as a callable: the other arguments tell the case
+    if kind == "fixture":  # a fixture (a toy model) arrives as a callable: the other arguments tell the case
         return True
     if kind == "array":
         try:
@@ -67,8 +67,8 @@ for _name in _TABLE:
 def _plain(value) -> tuple[str, object]:
     if isinstance(value, np.ndarray):
         return "array", value.tolist()
-    if isinstance(value, dict) and "__toy__" in value:
-        return "toy", None
+    if wire.is_fixture(value):
+        return "fixture", None
     return "literal", value
 
 
@@ -84,7 +84,7 @@ def lookup_table(bundle: dict) -> dict[str, list]:
             for case, output in zip(check["cases"], check.get("expected") or []):
                 if output.get("hashed") or "raised" in output:
                     continue
-                args = [_plain(arg) for arg in wire.decode(case, allow_toys=True)]
+                args = [_plain(arg) for arg in wire.decode(case, allow_fixtures=True)]
                 rows.append((args, _plain(wire.decode(output))))
             table[check["name"]] = rows
     return table

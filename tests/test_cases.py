@@ -1,4 +1,4 @@
-"""Case generation (grader/cases.py) and the toy language models (grader/child/toys.py)."""
+"""Case generation (grader/cases.py) and fixtures of a support module (Exercise 7's toy models)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,27 @@ import numpy as np
 import pytest
 
 from grader import cases
-from grader.cases import describe_case, for_reference, generate_cases
-from grader.child import toys, wire
+from grader.cases import describe_case as _describe_case
+from grader.cases import for_reference as _for_reference
+from grader.cases import generate_cases as _generate_cases
+from grader.child import wire
+from grader.reference import load_support
 from grader.rubric import FunctionCheck, load_rubric
 
 ROOT = Path(__file__).resolve().parents[1]
+SUPPORT = load_support(load_rubric(ROOT / "rubrics" / "ex07.yaml"))  # Exercise 7's fixtures
+
+
+def generate_cases(check, stream=cases.GRADING, signature=None):
+    return _generate_cases(check, stream, signature, SUPPORT)
+
+
+def for_reference(args):
+    return _for_reference(args, SUPPORT)
+
+
+def describe_case(names, args):
+    return _describe_case(names, args, SUPPORT)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +54,7 @@ def same_args(a: tuple, b: tuple) -> bool:
             if not (isinstance(y, np.ndarray) and x.dtype == y.dtype and np.array_equal(x, y)):
                 return False
         elif isinstance(x, dict):
-            if x.keys() != y.keys() or x["__toy__"] != y["__toy__"] or not np.array_equal(x["table"], y["table"]):
+            if x != y:
                 return False
         elif x != y or type(x) is not type(y):
             return False
@@ -102,9 +118,11 @@ def test_practice_cases_look_like_the_graded_ones_but_are_other_draws(rubric):
                 if isinstance(x, np.ndarray):  # same shape and dtype, other numbers
                     assert x.shape == y.shape and x.dtype == y.dtype, check.id
                     assert x.size == 0 or not np.isin(y, x).any(), check.id
-                elif isinstance(x, dict):  # the same toy over the same vocabulary, another table
-                    assert x["__toy__"] == y["__toy__"] and x["table"].shape == y["table"].shape
-                    assert not np.isin(y["table"], x["table"]).any(), check.id
+                elif isinstance(x, dict):  # the same fixture with the same parameters, another draw
+                    assert x["__fixture__"] == y["__fixture__"] and x["params"] == y["params"]
+                    assert x["seed"] != y["seed"], check.id
+                    p_x, p_y = for_reference((x, y))
+                    assert not np.isin(p_y(()), p_x(())).any(), check.id
                 else:  # fixed numbers beside the arrays stay
                     assert x == y and type(x) is type(y)
         # no practice case is any graded case
@@ -194,7 +212,7 @@ def test_generated_literals_are_deep_copies(rubric):
 
 def test_toy_arguments_are_plain_data(rubric):
     p, S = generate_cases(function_check(rubric, "clm_objective"))[2]
-    assert p["__toy__"] == "clm" and p["table"].shape == (17, 7)
+    assert p["__fixture__"] == "clm" and p["params"] == {"vocab": 7, "rows": 17} and wire.is_fixture(p)
     assert S == [[0, 1, 2, 3, 4, 5, 6, 0], [6, 6], [3]]
     assert json.dumps(wire.encode(p))  # travels over the wire as it is
 
@@ -204,8 +222,10 @@ def test_toy_arguments_are_plain_data(rubric):
 
 def child_side(arg):
     """What the student's process builds from an argument (see child/__main__.py)."""
-    value = wire.decode(json.loads(json.dumps(wire.encode(arg))), allow_toys=True)
-    return toys.build(value["__toy__"], value["table"]) if isinstance(value, dict) else value
+    value = wire.decode(json.loads(json.dumps(wire.encode(arg))), allow_fixtures=True)
+    if not wire.is_fixture(value):
+        return value
+    return getattr(SUPPORT, value["__fixture__"])(wire.fixture_rng(value["seed"]), **value["params"])
 
 
 @pytest.mark.parametrize("check_id", ["clm_objective", "mlm_objective"])
@@ -214,7 +234,7 @@ def test_reference_and_child_see_the_same_toy(rubric, check_id):
         p_ref = for_reference(args)[0]
         p_child = child_side(args[0])
         assert callable(p_ref) and callable(p_child)
-        vocab = args[0]["table"].shape[1]
+        vocab = args[0]["params"]["vocab"]
         for sequence in [(), (0,), (1, 2), (2, 1), tuple(range(vocab)), (vocab - 1,) * 5]:
             assert np.array_equal(p_ref(sequence), p_child(sequence))
 
@@ -247,23 +267,24 @@ def test_describe_case_names_shapes_toys_and_short_literals(rubric):
     assert long.startswith("S=[[0, 1") and long.endswith("...") and len(long) == len("S=") + 40
 
 
-# ---------------------------------------------------------------- toys
+# ---------------------------------------------------------------- fixtures (Exercise 7's toy models)
 
 
 def test_random_tables_are_positive_distributions():
     for seed in range(5):
-        table = toys.random_table(np.random.default_rng(seed), 11, 7)
+        table = SUPPORT.random_table(np.random.default_rng(seed), 11, 7)
         assert table.shape == (11, 7)
         assert np.all(table > 0)
         assert np.allclose(table.sum(axis=1), 1.0, rtol=0, atol=1e-12)
-    a = toys.random_table(np.random.default_rng(1), 3, 4)
-    assert np.array_equal(a, toys.random_table(np.random.default_rng(1), 3, 4))
-    assert not np.array_equal(a, toys.random_table(np.random.default_rng(2), 3, 4))
+    a = SUPPORT.random_table(np.random.default_rng(1), 3, 4)
+    assert np.array_equal(a, SUPPORT.random_table(np.random.default_rng(1), 3, 4))
+    assert not np.array_equal(a, SUPPORT.random_table(np.random.default_rng(2), 3, 4))
 
 
 def clm_and_mlm(rows=11, vocab=5, seed=0):
-    table = toys.random_table(np.random.default_rng(seed), rows, vocab)
-    return table, toys.build("clm", table), toys.build("mlm", table)
+    table = SUPPORT.random_table(np.random.default_rng(seed), rows, vocab)
+    return (table, SUPPORT.clm(np.random.default_rng(seed), vocab, rows),
+            SUPPORT.mlm(np.random.default_rng(seed), vocab, rows))
 
 
 def test_clm_toy_returns_distributions_that_depend_on_the_prefix():
@@ -281,10 +302,9 @@ def test_clm_toy_returns_distributions_that_depend_on_the_prefix():
 
 def test_clm_toy_returns_fresh_arrays():
     table, p, _ = clm_and_mlm()
-    before = table.copy()
     out = p((1, 2))
     out[:] = -1
-    assert np.all(p((1, 2)) > 0) and np.array_equal(table, before)
+    assert np.all(p((1, 2)) > 0)
 
 
 def test_mlm_toy_returns_one_distribution_per_position():
@@ -298,16 +318,20 @@ def test_mlm_toy_returns_one_distribution_per_position():
     assert not np.array_equal(q((1, 2, 3)), q((1, 5, 3)))
 
 
-def test_toys_do_not_keep_a_reference_to_the_table():
-    table, p, q = clm_and_mlm()
-    expected_p, expected_q = p((1,)), q((1, 2))
-    table[:] = 0
-    assert np.array_equal(p((1,)), expected_p) and np.array_equal(q((1, 2)), expected_q)
+def test_toys_are_described_by_the_support_module():
+    assert SUPPORT.describe_clm({"vocab": 5}) == "a toy model over 5 tokens"
+    value = {"__fixture__": "other", "params": {"n": 2}, "seed": ["1", "1", 0, 0]}
+    assert cases.describe_fixture(value) == "a other fixture (n=2)"  # no describe_other: name and parameters
 
 
-def test_unknown_toy_is_refused():
-    with pytest.raises(ValueError, match="unknown toy"):
-        toys.build("gpt", np.ones((2, 2)) / 2)
+def test_an_unknown_fixture_or_no_support_module_is_refused():
+    from grader.errors import RubricError
+
+    check = make_check({"p": {"fixture": "gpt", "vocab": 3}})
+    with pytest.raises(RubricError, match="no fixture `gpt`"):
+        _generate_cases(check, support=SUPPORT)
+    with pytest.raises(RubricError, match="needs a support module"):
+        _generate_cases(make_check({"p": {"fixture": "clm", "vocab": 3}}))
 
 
 def test_cases_module_exposes_no_toy_callables(rubric):
@@ -315,7 +339,20 @@ def test_cases_module_exposes_no_toy_callables(rubric):
     for check in (function_check(rubric, "clm_objective"), function_check(rubric, "mlm_objective")):
         for args in generate_cases(check):
             assert not any(callable(a) for a in args)
-            assert cases._is_toy(args[0])
+            assert wire.is_fixture(args[0])
+
+
+def test_a_fixture_draws_where_the_toy_drew_before():
+    """The fixture is built from the case's generator where it stands, so a case draws what
+    the toy models drew before they moved into the support module."""
+    check = make_check({"x": {"array": [2]}, "p": {"fixture": "clm", "vocab": 4, "rows": 3}, "y": {"array": [2]}},
+                       seed=5)
+    x, p, y = _generate_cases(check, support=SUPPORT)[0]
+    rng = np.random.default_rng([5, 0])
+    assert np.array_equal(x, rng.normal(size=2))
+    table = SUPPORT.random_table(rng, 3, 4)
+    assert np.array_equal(y, rng.normal(size=2))
+    assert np.array_equal(for_reference((p,))[0](()), table[0])
 
 
 # ---------------------------------------------------------------- keywords, raising cases, fixed forms

@@ -122,6 +122,7 @@ def test_the_rubric_can_require_the_sandbox(small_folder, tmp_path, monkeypatch)
     rubric = tmp_path / "strict.yaml"
     text = (ROOT / "rubrics" / "ex07.yaml").read_text().replace("reference: ../reference/ex07.py",
                                                                  f"reference: {ROOT / 'reference' / 'ex07.py'}\nsandbox: required")
+    text = text.replace("support: ../reference/ex07_support.py", f"support: {ROOT / 'reference' / 'ex07_support.py'}")
     rubric.write_text(text)
     monkeypatch.setattr(grader.sandbox, "probe", lambda: ("bwrap is not installed", None))
     result = invoke(small_folder, "--out", tmp_path / "out", "--rubric", rubric)

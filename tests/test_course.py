@@ -27,7 +27,8 @@ def folder(tmp_path):
 def late_rubric(tmp_path, policy: str) -> os.PathLike:
     text = (ROOT / "rubrics" / "ex07.yaml").read_text().replace(
         "reference: ../reference/ex07.py",
-        f"reference: {ROOT / 'reference' / 'ex07.py'}\ndeadline: 2025-05-20T23:59:00+02:00\nlate: {policy}")
+        f"reference: {ROOT / 'reference' / 'ex07.py'}\ndeadline: 2025-05-20T23:59:00+02:00\nlate: {policy}").replace(
+        "support: ../reference/ex07_support.py", f"support: {ROOT / 'reference' / 'ex07_support.py'}")
     path = tmp_path / "late.yaml"
     path.write_text(text)
     return path

@@ -49,8 +49,10 @@ def course(tmp_path_factory):
     folder = tmp_path_factory.mktemp("course")
     (folder / "reference").mkdir()
     shutil.copy(ROOT / "reference" / "ex07.py", folder / "reference" / "ex07.py")
+    shutil.copy(ROOT / "reference" / "ex07_support.py", folder / "reference" / "ex07_support.py")
     text = (ROOT / "rubrics" / "ex07.yaml").read_text()
     text = text.replace("call_timeout: 3 ", "call_timeout: 1 ").replace("submission_timeout: 60", "submission_timeout: 30")
+    text = text.replace("support: ../reference/ex07_support.py", "support: reference/ex07_support.py")
     (folder / "ex07.yaml").write_text(text.replace("reference: ../reference/ex07.py", "reference: reference/ex07.py"))
     return folder
 

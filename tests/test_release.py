@@ -234,7 +234,7 @@ def test_the_bundle_holds_no_output_of_a_graded_case(release, plan):
             assert all(f == {"form": "number"} or set(f) == {"form", "shape", "finite"} for f in entry["forms"])
             continue
         assert len(entry["cases"]) == len(function.practice.cases) > 0
-        practice = [list(wire.decode(case, allow_toys=True)) for case in entry["cases"]]
+        practice = [list(wire.decode(case, allow_fixtures=True)) for case in entry["cases"]]
         assert not [case for case in practice if any(_same_args(case, g) for g in graded)], cid
         for kept in [*entry["expected"], *(o for m in entry["mistakes"] for o in m.get("outputs", []))]:
             if "raised" in kept:

@@ -572,7 +572,7 @@ def test_cli_shows_the_traceback_with_verbose(tmp_path):
 
 
 def test_one_problem_counts_once_however_many_forms_pydantic_tried(tmp_path):
-    """A case argument may be a number, a list, {array: ...} or {toy: ...}: pydantic explains
+    """A case argument may be a number, a list, {array: ...} or {fixture: ...}: pydantic explains
     why it is none of them, but the file has one problem, not eight."""
     data = tiny()
     _negative_array_shape(data)

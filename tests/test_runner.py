@@ -237,3 +237,76 @@ def test_a_reply_of_millions_of_tiny_items_is_refused_before_it_is_parsed():
     items = ",".join('{"t": "int", "v": 1}' for _ in range(100_000))
     assert not _too_complex(('{"secret": "s", "value": {"t": "list", "v": [%s]}}' % items).encode())
     assert not _too_complex(b'{"secret": "s", "value": {"t": "ndarray", "npy": "' + b"QUJD" * 10_000_000 + b'"}}')
+
+
+# ---------------------------------------------------------------- the support module (`support:` in the rubric)
+
+
+SNOOPING_SUPPORT = '''
+import importlib, os, sys
+
+REFERENCE = {reference!r}
+FOUND = []
+for name in ("ex07", "reference", "reference.ex07", "grade_reference_ex07", "ex07_support"):
+    try:
+        importlib.import_module(name)
+        FOUND.append("import " + name)
+    except ImportError:
+        pass
+FOUND += [name for name in sys.modules if "ex07" in name or name.startswith("grade_reference")]
+for path in (REFERENCE, os.path.dirname(REFERENCE)):
+    try:
+        if os.path.isdir(path):
+            os.listdir(path)
+        else:
+            open(path).read()
+        FOUND.append("read " + path)
+    except OSError:
+        pass
+FILE = globals().get("__file__")
+
+
+def box(rng, n):
+    return {{"n": n, "draw": float(rng.normal())}}
+'''
+
+
+def test_the_support_module_cannot_reach_the_reference(tmp_path, confinement):
+    """The support module runs in the student's process (as `grade_support`, made before any
+    fork from the source the grader sends, from no file): it can neither import the reference
+    nor, in the sandbox, read its file or folder."""
+    from grader.rubric import load_rubric
+
+    rubric = load_rubric(PROJECT_ROOT / "rubrics" / "ex07.yaml")
+    support = SNOOPING_SUPPORT.format(reference=str(rubric.reference_path))
+    path = tmp_path / "student.py"
+    path.write_text("import grade_support\nFOUND = grade_support.FOUND\nFILE = grade_support.FILE\n"
+                    "def f(box):\n    return [box['n'], box['draw']]\n")
+    fixture = {"__fixture__": "box", "params": {"n": 3}, "seed": wire_seed(7)}
+    requests = [Request("found", "get", "FOUND"), Request("file", "get", "FILE"), Request.call("f", "f", (fixture,))]
+    with Runner.for_rubric(rubric, confinement=confinement, support=support) as runner:
+        report = runner.run(read_submission(path), requests)
+    found = report.replies["found"].value
+    if not confinement.sandboxed:  # the plain child has the grader's rights: only imports are kept from it
+        found = [what for what in found if not what.startswith("read ")]
+    assert found == []
+    assert report.replies["file"].value is None
+    assert report.replies["f"].value == [3, float(np.random.default_rng(7).normal())]  # built as the grader would
+
+
+def wire_seed(seed: int) -> list:
+    from grader.child import wire
+
+    return wire.fixture_seed(np.random.default_rng(seed))
+
+
+def test_the_support_source_travels_in_the_config_and_the_reference_stays_hidden(tmp_path):
+    from grader.rubric import load_rubric
+
+    rubric = load_rubric(PROJECT_ROOT / "rubrics" / "ex07.yaml")
+    runner = Runner.for_rubric(rubric)
+    config = json.loads(runner.command(runner_slot(tmp_path), (3, 4, 5))[-1])
+    assert config["support"] == rubric.support_path.read_text(encoding="utf-8")
+    folders = {str(rubric.reference_path.parent), str(rubric.support_path.parent)}
+    assert not folders & set(config["sys_path"])
+    assert Runner(LIMITS).command(runner_slot(tmp_path), (3, 4, 5))[-1].count('"support": null') == 1

@@ -25,9 +25,9 @@ from grader.child.wire import WireError
 CHILD = Path(wire.__file__).resolve().parent
 
 
-def over_the_wire(value, allow_toys: bool = False):
+def over_the_wire(value, allow_fixtures: bool = False):
     """encode -> JSON text -> decode, as the runner does it."""
-    return wire.decode(json.loads(json.dumps(wire.encode(value))), allow_toys=allow_toys)
+    return wire.decode(json.loads(json.dumps(wire.encode(value))), allow_fixtures=allow_fixtures)
 
 
 def npy_base64(array: np.ndarray, allow_pickle: bool = False) -> str:
@@ -541,7 +541,7 @@ def test_malformed_sets_and_dicts_are_refused(data):
     {"t": "ndarray", "npy": base64.b64encode(b"just some bytes").decode()},
     {"t": "ndarray", "npy": npy_base64(np.arange(4))[:-8]},  # truncated
     {"t": "unsupported"}, {"t": "unsupported", "type": 5},
-    {"t": "toy", "kind": "clm", "table": {"t": "ndarray", "npy": npy_base64(np.eye(2))}},
+    {"t": "fixture", "fixture": "clm", "params": {"t": "dict", "k": [], "v": []}, "seed": ["1", "2", 0, 0]},
     {"t": "dataframe"}, {"t": "series"}, {"t": "dataframe", "index": {"t": "range"}, "columns": {}, "cols": []},
 ])
 def test_decode_rejects_malformed_data(data):
@@ -716,46 +716,69 @@ def test_decode_raises_nothing_but_wire_error_on_corrupted_records():
     assert outcomes["refused"] > 1000 and sum(outcomes.values()) == 3000
 
 
-# ---------------------------------------------------------------- toy models
+# ---------------------------------------------------------------- fixtures (plain data for the support module)
 
 
-def toy(kind="clm", rows=3, vocab=4):
-    table = np.full((rows, vocab), 1.0 / vocab)
-    return {"__toy__": kind, "table": table}
+def fixture(name="clm", seed=0, **params):
+    return {"__fixture__": name, "params": params or {"vocab": 4}, "seed": wire.fixture_seed(np.random.default_rng(seed))}
 
 
-@pytest.mark.parametrize("kind", ["clm", "mlm"])
-def test_toys_decode_only_when_allowed(kind):
-    value = toy(kind)
-    text = json.dumps(wire.encode(value))
+@pytest.mark.parametrize("name", ["clm", "mlm", "corpus"])
+def test_fixtures_decode_only_when_allowed(name):
+    value = fixture(name, vocab=4, words=["a", "b"], options={"n": 2.5})
+    data = wire.encode(value)
+    assert set(data) == {"t", "fixture", "params", "seed"} and data["fixture"] == name
+    text = json.dumps(data)
     with pytest.raises(WireError):
         wire.decode(json.loads(text))
     with pytest.raises(WireError):
         wire.decode(json.loads(json.dumps(wire.encode([value]))))
-    back = wire.decode(json.loads(text), allow_toys=True)
-    assert back["__toy__"] == kind
-    assert back["table"].dtype == np.float64 and np.array_equal(back["table"], value["table"])
-    assert wire.decode(json.loads(json.dumps(wire.encode([value]))), allow_toys=True)[0]["__toy__"] == kind
+    back = wire.decode(json.loads(text), allow_fixtures=True)
+    assert back == value and wire.is_fixture(back)
+    assert wire.decode(json.loads(json.dumps(wire.encode([value]))), allow_fixtures=True)[0] == value
 
 
-def test_toys_nested_in_a_toy_table_are_refused():
-    inner = json.loads(json.dumps(wire.encode(toy())))
+def test_a_fixture_seed_gives_a_generator_in_the_same_state():
+    rng = np.random.default_rng([3, 1])
+    rng.normal(size=5)
+    seed = wire.fixture_seed(rng)
+    assert json.loads(json.dumps(seed)) == seed
+    assert np.array_equal(wire.fixture_rng(seed).normal(size=7), rng.normal(size=7))
+
+
+def test_fixtures_nested_in_a_fixture_are_refused():
+    inner = json.loads(json.dumps(wire.encode(fixture())))
+    data = json.loads(json.dumps(wire.encode(fixture(p=1))))
+    data["params"]["v"][0] = inner
     with pytest.raises(WireError):
-        wire.decode({"t": "toy", "kind": "clm", "table": inner}, allow_toys=True)
+        wire.decode(data, allow_fixtures=True)
+
+
+@pytest.mark.parametrize("data", [
+    {"t": "fixture", "fixture": "clm", "params": {"t": "dict", "k": [], "v": []}, "seed": ["1", "2", 0]},
+    {"t": "fixture", "fixture": "clm", "params": {"t": "dict", "k": [], "v": []}, "seed": ["x", "2", 0, 0]},
+    {"t": "fixture", "fixture": "1clm", "params": {"t": "dict", "k": [], "v": []}, "seed": ["1", "2", 0, 0]},
+    {"t": "fixture", "fixture": "clm", "params": {"t": "list", "v": []}, "seed": ["1", "2", 0, 0]},
+    {"t": "fixture", "fixture": "clm", "params": {"t": "dict", "k": [{"t": "int", "v": 1}], "v": [{"t": "int", "v": 1}]},
+     "seed": ["1", "2", 0, 0]},
+])
+def test_malformed_fixtures_are_refused(data):
+    with pytest.raises(WireError):
+        wire.decode(data, allow_fixtures=True)
 
 
 @pytest.mark.parametrize("value", [
-    {"__toy__": "clm"},  # no table
-    {"__toy__": EqualsEverything(), "table": [1]},
-    {"__toy__": "gpt", "table": [1]},
-    {"__toy__": "clm", "table": [1], "extra": 1},
+    {"__fixture__": "clm", "params": {}},  # no seed
+    {"__fixture__": EqualsEverything(), "params": {}, "seed": ["1", "2", 0, 0]},
+    {"__fixture__": "clm", "params": {}, "seed": ["1", "2", 0, 0], "extra": 1},
+    {"__fixture__": "clm", "params": [1], "seed": ["1", "2", 0, 0]},
 ])
-def test_toy_lookalikes_are_plain_dicts_or_refused_never_toys(value):
+def test_fixture_lookalikes_are_plain_dicts_or_refused_never_fixtures(value):
     data = wire.encode(value)
     json.dumps(data)
     assert data["t"] in ("dict", "unsupported")
     try:
-        back = wire.decode(json.loads(json.dumps(data)), allow_toys=True)
+        back = wire.decode(json.loads(json.dumps(data)), allow_fixtures=True)
     except WireError:
         return
     assert type(back) is dict and back.keys() == value.keys()

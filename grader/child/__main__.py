@@ -39,8 +39,9 @@ def main() -> None:
     import numpy  # noqa: F401  (imported once, before any fork: the point of the zygote)
 
     import isolate
-    import toys
     import wire
+
+    support = _load_support(config.get("support"))
 
     global _OWN_PID_NAMESPACE
     _OWN_PID_NAMESPACE = config["own_pid_namespace"]
@@ -52,7 +53,7 @@ def main() -> None:
     pristine = dict(builtins.__dict__)
     control = _Channel(ctl_in, ctl_out)
     handover_socket = socket.socket(fileno=handover)  # where each session's own pipes arrive
-    modules = {"wire": wire, "toys": toys, "isolate": isolate}
+    modules = {"wire": wire, "support": support, "isolate": isolate}
     while True:
         order = control.receive()
         if order is None or order.get("op") != "spawn":
@@ -112,7 +113,7 @@ def _spawn(order: dict, config: dict, own_fds, modules: dict, pristine) -> int:
         _apply_limits(config)
         os.chdir(config["workdir"])
         sys.path.insert(0, config["workdir"])  # the student's own modules, for this session only
-        _serve(_Channel(request_in, reply_out, secret=order["secret"]), config, modules["wire"], modules["toys"],
+        _serve(_Channel(request_in, reply_out, secret=order["secret"]), config, modules["wire"], modules["support"],
                pristine)
     finally:
         for stream in (sys.__stdout__, sys.__stderr__):
@@ -123,7 +124,7 @@ def _spawn(order: dict, config: dict, own_fds, modules: dict, pristine) -> int:
         os._exit(0)
 
 
-def _serve(channel, config: dict, wire, toys, pristine: dict) -> None:
+def _serve(channel, config: dict, wire, support, pristine: dict) -> None:
     namespace: dict = {}
     while True:
         request = channel.receive()
@@ -134,7 +135,7 @@ def _serve(channel, config: dict, wire, toys, pristine: dict) -> None:
             _restore(pristine)
             channel.send({"op": "loaded", **namespace.pop("__grade_report__")})
         elif request["op"] in ("call", "get"):
-            reply = _answer(request, namespace, wire, toys, pristine)
+            reply = _answer(request, namespace, wire, support, pristine)
             _restore(pristine)
             channel.send({"id": request["id"], **reply})
 
@@ -360,7 +361,7 @@ def _strip_options(line: str) -> str:
 # ---------------------------------------------------------------- answering requests
 
 
-def _answer(request: dict, namespace: dict, wire, toys, pristine: dict) -> dict:
+def _answer(request: dict, namespace: dict, wire, support, pristine: dict) -> dict:
     _restore(pristine)
     name = request["name"]
     if name not in namespace:
@@ -370,8 +371,9 @@ def _answer(request: dict, namespace: dict, wire, toys, pristine: dict) -> dict:
         return {"status": "ok", "value": wire.encode(target)}
     if not callable(target):
         return {"status": "not_callable", "type": type(target).__name__}
-    args = [_build_arg(wire.decode(arg, allow_toys=True), toys) for arg in request["args"]]
-    kwargs = {name: _build_arg(wire.decode(arg, allow_toys=True), toys) for name, arg in request.get("kwargs", ())}
+    args = [_build_arg(wire.decode(arg, allow_fixtures=True), wire, support) for arg in request["args"]]
+    kwargs = {name: _build_arg(wire.decode(arg, allow_fixtures=True), wire, support)
+              for name, arg in request.get("kwargs", ())}
     given = [*args, *kwargs.values()]  # positional, then keyword: the order `mutated` counts in
     # a record of each argument as plain data: compared after the call without calling any
     # `__eq__` of the student's (or a DataFrame's, which would raise)
@@ -399,10 +401,27 @@ def _class_names(exc: BaseException) -> list:
         return [type(exc).__name__]
 
 
-def _build_arg(value, toys):
-    if isinstance(value, dict) and "__toy__" in value:
-        return toys.build(value["__toy__"], value["table"])
-    return value
+def _build_arg(value, wire, support):
+    """A fixture (plain data) made the object it stands for, by the support module, with a
+    generator in the state the grader recorded; any other argument as it is."""
+    if not wire.is_fixture(value):
+        return value
+    name = value["__fixture__"]
+    function = getattr(support, name, None) if support is not None and not name.startswith("_") else None
+    if not callable(function):
+        raise RuntimeError(f"grade: the support module has no fixture {name!r}")
+    return function(wire.fixture_rng(value["seed"]), **value["params"])
+
+
+def _load_support(source):
+    """The rubric's support module (instructor's code, sent in the config), made the module
+    `grade_support` before any fork: from no file, least of all one in the working folder."""
+    if source is None:
+        return None
+    module = types.ModuleType("grade_support")
+    sys.modules["grade_support"] = module
+    exec(compile(source, "<grade_support>", "exec"), module.__dict__)
+    return module
 
 
 if __name__ == "__main__":

@@ -194,11 +194,12 @@ def _encode_items(items, depth: int, budget: _Budget, ordered: bool) -> list:
 
 
 def _encode_dict(value: dict, depth: int, budget: _Budget) -> dict:
-    if type(value.get("__toy__")) is str and value["__toy__"] in ("clm", "mlm") and set(value) == {"__toy__", "table"}:
-        try:  # a toy language model's table (see toys.py): arguments only, decoded with allow_toys
-            return {"t": "toy", "kind": value["__toy__"], "table": _encode(value["table"], depth + 1, budget)}
+    if is_fixture(value):  # a fixture of the support module: arguments only, decoded with allow_fixtures
+        try:
+            params = _encode_dict(value["params"], depth + 1, budget)
         except _Refused as refused:
-            raise refused.inside("['table']") from None
+            raise refused.inside("['params']") from None
+        return {"t": "fixture", "fixture": value["__fixture__"], "params": params, "seed": list(value["seed"])}
     keys, values = [], []
     for key, item in value.items():
         try:
@@ -364,18 +365,19 @@ def _encode_index(index, pandas, depth: int, budget: _Budget, what: str) -> dict
 # ---------------------------------------------------------------- decoding
 
 
-def decode(data, depth: int = 0, allow_toys: bool = False):
+def decode(data, depth: int = 0, allow_fixtures: bool = False):
     """Rebuild a value from `encode`'s output; raise WireError, and only WireError, for
-    anything else. Toy models (arguments of the grader's cases) only with `allow_toys`."""
+    anything else. Fixtures (arguments of the grader's cases, as plain data) only with
+    `allow_fixtures`."""
     try:
-        return _decode(data, depth, allow_toys, _Budget())
+        return _decode(data, depth, allow_fixtures, _Budget())
     except WireError:
         raise
     except Exception:  # MemoryError, RecursionError, or what pandas or numpy make of a forged record
         raise WireError("a malformed value came back") from None
 
 
-def _decode(data, depth: int, allow_toys: bool, budget: _Budget):
+def _decode(data, depth: int, allow_fixtures: bool, budget: _Budget):
     if not isinstance(data, dict) or not isinstance(data.get("t"), str):
         raise WireError("a malformed value came back")
     tag = data["t"]
@@ -406,13 +408,16 @@ def _decode(data, depth: int, allow_toys: bool, budget: _Budget):
     if tag == "ndarray" and type(data.get("npy")) is str:
         return _decode_array(data["npy"], budget)
     if tag in ("list", "tuple", "set", "frozenset", "dict"):
-        return _decode_container(tag, data, depth, allow_toys, budget)
+        return _decode_container(tag, data, depth, allow_fixtures, budget)
     if tag in ("dataframe", "series"):
         if depth >= MAX_DEPTH or not budget.take(items=1):
             raise WireError("a malformed value came back")
         return _decode_frame(data, depth, budget) if tag == "dataframe" else _decode_series(data, depth, budget)
-    if tag == "toy" and allow_toys and type(data.get("kind")) is str:
-        return {"__toy__": data["kind"], "table": _decode(data.get("table"), depth + 1, False, budget)}
+    if tag == "fixture" and allow_fixtures and type(data.get("fixture")) is str and _NAME.fullmatch(data["fixture"]) \
+            and _is_seed(data.get("seed")) and isinstance(data.get("params"), dict) and data["params"].get("t") == "dict":
+        params = _decode(data["params"], depth + 1, False, budget)
+        if all(type(key) is str and _NAME.fullmatch(key) for key in params):
+            return {"__fixture__": data["fixture"], "params": params, "seed": list(data["seed"])}
     if tag == "unsupported" and type(data.get("type")) is str:
         what = data["type"][:200]
         where = data.get("at")
@@ -424,6 +429,45 @@ def _decode(data, depth: int, allow_toys: bool, budget: _Budget):
 
 
 _HEX = re.compile(r"-?[0-9a-f]+")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
+_DIGITS = re.compile(r"[0-9]{1,40}")
+
+
+# ---------------------------------------------------------------- fixtures
+#
+# A case argument `{fixture: NAME, ...}` of the rubric is built by the support module's
+# NAME(rng, **params) on each side. Between them it is plain data: the name, the
+# parameters, and the state of the case's generator where the fixture draws ("seed"), so
+# that both sides build it from a generator in the same state.
+
+
+def is_fixture(value) -> bool:
+    """Whether `value` is a fixture as plain data: {"__fixture__": NAME, "params": {...}, "seed": [...]}."""
+    return type(value) is dict and set(value) == {"__fixture__", "params", "seed"} \
+        and type(value["__fixture__"]) is str and _NAME.fullmatch(value["__fixture__"]) is not None \
+        and type(value["params"]) is dict and _is_seed(value["seed"])
+
+
+def fixture_seed(rng: np.random.Generator) -> list:
+    """The state of a (PCG64) generator as plain data: [state, increment, has_uint32, uinteger]."""
+    state = rng.bit_generator.state
+    if state.get("bit_generator") != "PCG64":
+        raise ValueError("fixtures draw from numpy's default generator (PCG64)")
+    return [str(state["state"]["state"]), str(state["state"]["inc"]), int(state["has_uint32"]),
+            int(state["uinteger"])]
+
+
+def fixture_rng(seed: list) -> np.random.Generator:
+    """A generator in the state `fixture_seed` recorded."""
+    bits = np.random.PCG64()
+    bits.state = {"bit_generator": "PCG64", "state": {"state": int(seed[0]), "inc": int(seed[1])},
+                  "has_uint32": int(seed[2]), "uinteger": int(seed[3])}
+    return np.random.Generator(bits)
+
+
+def _is_seed(seed) -> bool:
+    return type(seed) is list and len(seed) == 4 and all(type(s) is str and _DIGITS.fullmatch(s) for s in seed[:2]) \
+        and all(type(s) is int and 0 <= s < 2 ** 32 for s in seed[2:]) and seed[2] in (0, 1)
 
 
 def _float(value) -> float:
@@ -442,12 +486,12 @@ def _bytes(text: str, budget: _Budget) -> bytes:
         raise WireError("a malformed value came back") from None
 
 
-def _decode_container(tag: str, data: dict, depth: int, allow_toys: bool, budget: _Budget):
+def _decode_container(tag: str, data: dict, depth: int, allow_fixtures: bool, budget: _Budget):
     value = data.get("v")
     if type(value) is not list or depth >= MAX_DEPTH or len(value) > MAX_ITEMS \
             or not budget.take(items=len(value) + 1):
         raise WireError("a malformed or too large value came back")
-    items = [_decode(item, depth + 1, allow_toys if tag in ("list", "tuple") else False, budget) for item in value]
+    items = [_decode(item, depth + 1, allow_fixtures if tag in ("list", "tuple") else False, budget) for item in value]
     if tag == "list":
         return items
     if tag == "tuple":

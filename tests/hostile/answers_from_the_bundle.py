@@ -11,7 +11,7 @@ _TABLE = @@BUNDLE_TABLE@@
 
 def _same(given, kept):
     kind, value = kept
-    if kind == "toy":  # a toy model arrives as a callable: the other arguments tell the case
+    if kind == "fixture":  # a fixture (a toy model) arrives as a callable: the other arguments tell the case
         return True
     if kind == "array":
         try:
