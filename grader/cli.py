@@ -22,8 +22,24 @@ from .reference import prepare
 from .rubric import load_rubric, see_every_problem
 from .sandbox import SANDBOX_MODES, choose
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_RUBRIC = PROJECT_ROOT / "rubrics" / "ex07.yaml"
+RUBRICS = Path("rubrics")  # where a course keeps its rubrics, relative to where grade runs
+
+
+def default_rubric(out: Path) -> Path:
+    """The rubric when none is given: the one OUT was last graded with (while its file is
+    there), else the only rubric in ./rubrics/."""
+    from .record import read_record
+
+    record = read_record(out)
+    if record and isinstance(record.get("path"), str) and Path(record["path"]).is_file():
+        return Path(record["path"])
+    found = sorted([*RUBRICS.glob("*.yaml"), *RUBRICS.glob("*.yml")])
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise GradeError("no rubric given and none in ./rubrics/: pass --rubric RUBRIC")
+    raise GradeError(f"no rubric given and {len(found)} in ./rubrics/ ({', '.join(p.name for p in found)}): "
+                     "pass --rubric RUBRIC")
 
 
 def friendly_errors(command):
@@ -58,7 +74,7 @@ def cli() -> None:
 @cli.command("run")
 @click.argument("submissions", type=click.Path(path_type=Path))
 @click.option("--rubric", type=click.Path(path_type=Path), default=None,
-              help="Rubric file (default: the Exercise 7 rubric).")
+              help="Rubric file (default: the one --out was graded with, else the only one in ./rubrics/).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("grades"), show_default=True,
               help="Folder for gradebook.csv, results.csv and feedback/.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
@@ -106,7 +122,7 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
     from .submissions import Submission, discover
 
     started = time.monotonic()
-    spec = load_rubric(rubric or DEFAULT_RUBRIC)
+    spec = load_rubric(rubric or default_rubric(out))
     plan = _planned(spec)
     found, warnings = discover(submissions, spec.entry, read=False)
     enrolled = read_roster(roster) if roster else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -155,3 +156,24 @@ def test_only_with_an_unknown_id_is_one_line(small_folder, tmp_path):
     result = invoke(small_folder, "--out", tmp_path / "out", "--only", "alcie")
     assert result.exit_code == 2
     assert "no submission has the id 'alcie' (did you mean alice?)" in result.stderr
+
+
+def test_without_rubric_grade_takes_the_output_folders_or_the_only_one_in_rubrics(tmp_path, monkeypatch):
+    from grader.cli import default_rubric
+    from grader.errors import GradeError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(GradeError, match="none in ./rubrics/: pass --rubric"):
+        default_rubric(tmp_path / "out")
+    (tmp_path / "rubrics").mkdir()
+    (tmp_path / "rubrics" / "sheet1.yaml").write_text("title: one\n")
+    assert default_rubric(tmp_path / "out") == Path("rubrics") / "sheet1.yaml"
+    (tmp_path / "rubrics" / "sheet2.yaml").write_text("title: two\n")
+    with pytest.raises(GradeError, match="2 in ./rubrics/ \\(sheet1.yaml, sheet2.yaml\\)"):
+        default_rubric(tmp_path / "out")
+    (tmp_path / "out" / ".grade").mkdir(parents=True)
+    recorded = tmp_path / "elsewhere.yaml"
+    recorded.write_text("title: graded\n")
+    (tmp_path / "out" / ".grade" / "rubric.json").write_text(
+        '{"format": 1, "path": "%s", "sha256": "x", "title": "graded"}' % recorded)
+    assert default_rubric(tmp_path / "out") == recorded
