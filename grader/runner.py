@@ -279,6 +279,7 @@ class Runner:
         confinement = self.confinement
         workdir = confinement.workdir(slot.scratch)
         readable = python_locations(self.python) + self._import_path
+        filesystems = session_filesystems(workdir)
         config = {
             # read-only places only: the zygote must never import from the working folder
             "sys_path": [confinement.child_dir, *self._import_path],
@@ -286,8 +287,8 @@ class Runner:
             "support": self.support,
             "own_pid_namespace": confinement.sandboxed,
             "isolate": confinement.isolates_sessions,
-            "filesystems": session_filesystems(workdir),
-            "keep": [p for p in readable if any(p.startswith(f"{fs['path']}/") for fs in session_filesystems(workdir))],
+            "filesystems": filesystems,
+            "keep": [p for p in readable if any(p.startswith(f"{fs['path']}/") for fs in filesystems)],
             "memory_mb": self.limits.memory_mb,
             "cpu_seconds": self.limits.submission_timeout + 5,
             "file_size_mb": 64,
@@ -474,7 +475,6 @@ class _Zygote:
         self.lines = {"control": _Lines(MAX_CONTROL_BYTES), "data": _Lines(MAX_MESSAGE_BYTES)}
         self.data_w: int | None = None  # the current session's request pipe, and its other ends
         self._session_fds: list[int] = []
-        self.served = 0  # sessions started; more than one only where sessions are isolated
         self.output: _Output | None = None
         self._killed = False
         self.control_lost = False
@@ -514,7 +514,6 @@ class _Zygote:
                 raise _ChildDied("the sandbox did not start a process in time")
         if (_parse(self.next_line("control")) or {}).get("op") != "started":
             raise _ChildDied("the sandbox sent a malformed message")
-        self.served += 1
         if not self.init_pids:
             self.init_pids = _children(self.process.pid)  # found while bwrap is surely alive
         return _Session(self, secret)

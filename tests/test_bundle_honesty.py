@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,39 +30,8 @@ from grader.rubric import load_rubric
 
 VICTIMS = ("victim1", "victim2")
 
-LOOKUP = '''
-
-# ---- answers from the self-check bundle: a lookup table, nothing implemented
-import numpy as _np
-
-_TABLE = {table!r}
-
-
-def _same(given, kept):
-    kind, value = kept
-    if kind == "fixture":  # a fixture (a toy model) arrives as a callable: the other arguments tell the case
-        return True
-    if kind == "array":
-        try:
-            given = _np.asarray(given, dtype=float)
-            return given.shape == _np.shape(value) and _np.allclose(given, value, rtol=0, atol=1e-12)
-        except Exception:
-            return False
-    return given == value
-
-
-def _lookup(name):
-    def answer(*args):
-        for case, (kind, output) in _TABLE[name]:
-            if len(case) == len(args) and all(_same(a, k) for a, k in zip(args, case)):
-                return _np.array(output) if kind == "array" else output
-        raise LookupError(name + ": this case is not in the bundle")
-    return answer
-
-
-for _name in _TABLE:
-    globals()[_name] = _lookup(_name)
-'''
+# the attack itself lives with the others in hostile/; here it is graded on its own
+LOOKUP = (Path(__file__).parent / "hostile" / "answers_from_the_bundle.py").read_text()
 
 
 def _plain(value) -> tuple[str, object]:
@@ -105,7 +75,7 @@ def bundle(release) -> dict:
 
 @pytest.fixture(scope="module")
 def attacker_source(bundle) -> str:
-    return (EXAMPLES / "alice.py").read_text() + LOOKUP.format(table=lookup_table(bundle))
+    return (EXAMPLES / "alice.py").read_text() + LOOKUP.replace("@@BUNDLE_TABLE@@", repr(lookup_table(bundle)))
 
 
 @pytest.fixture(scope="module")
