@@ -37,7 +37,7 @@ import nbformat
 from nbformat import v4
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "submissions_example"
+EXAMPLES = ROOT / "submissions_example" / "ex07"
 WORK = Path(__file__).resolve().parent / ".work"
 # (example, share of the course): correct, common mistakes, and endless loops
 MIX = [("alice", 30), ("dave", 10), ("carol_py", 5), ("erin", 10), ("frank", 10), ("grace", 5),

@@ -34,7 +34,7 @@ from .errors import GradeError
 from .gradebook import write_atomically
 from .hashed import hash_number, new_salt
 from .reference import FunctionPlan, Plan, Raised, load_reference
-from .rubric import FunctionCheck, Question, TextCheck, ValueCheck
+from .rubric import FunctionCheck, ObjectCheck, Question, TextCheck, ValueCheck
 from .selfcheck import BUNDLE_FORMAT
 
 
@@ -76,9 +76,9 @@ def template_pieces(plan: Plan, reference: ModuleType | None = None) -> list[tup
     placeholder per value, however many checks use it: the first check's question holds it,
     and every check's tag is on its cell. An answer per free-text check."""
     reference = reference if reference is not None else load_reference(plan.rubric)
-    uses: dict[str, list[FunctionCheck]] = {}  # function name -> the checks that call it, in sheet order
+    uses: dict[str, list] = {}  # function or class name -> the checks that use it, in sheet order
     for _, check in plan.rubric.checks():
-        if isinstance(check, FunctionCheck):
+        if isinstance(check, (FunctionCheck, ObjectCheck)):
             uses.setdefault(check.name, []).append(check)
     written: dict[str, tuple[str, Piece]] = {}  # name -> (question id, its piece)
     template = []
@@ -100,10 +100,11 @@ def template_pieces(plan: Plan, reference: ModuleType | None = None) -> list[tup
                 function = getattr(reference, check.reference_name)
                 source = _stub(check.name, uses[check.name], function, f"{plan.rubric.path}: question "
                                f"{question.id}, check {check.id}")
+            elif isinstance(check, ObjectCheck):
+                source = class_stub(check.name, uses[check.name], getattr(reference, check.reference_name),
+                                    f"{plan.rubric.path}: question {question.id}, check {check.id}")
             elif isinstance(check, ValueCheck):
                 source = _placeholder(check)
-            # A class stub for checks of `kind: object` goes here, one per class name like a
-            # function's stub, when that kind exists.
             else:
                 raise GradeError(f"{plan.rubric.path}: question {question.id}, check {check.id}: `grade assign` "
                                  f"cannot write a template for checks of kind {check.kind} yet")
@@ -119,6 +120,39 @@ def _stub(name: str, checks: list, function, where: str) -> str:
     doc = textwrap.indent(described[0], "    ")
     return (f'def {name}{signature_of(function, where)}:\n    """\n{doc}\n    """\n'
             f'    raise NotImplementedError("{name}")\n')
+
+
+def class_stub(name: str, checks: list, cls: type, where: str) -> str:
+    """A class with every member the checks use: `__init__` and each method called, with the
+    reference's signatures (a property read with `attr:` as a property; an attribute the
+    constructor sets is named in the docstring)."""
+    described = [c.docstring.strip() for c in checks if c.docstring.strip()] or \
+        [c.description for c in checks if c.description] or [name]
+    members: list[str] = []  # in the order the cases first use them
+    for check in checks:
+        for case in [*check.cases, *check.practice]:
+            for step in case.steps:
+                member = "__init__" if step.new is not None else step.call or step.attr
+                if member not in members:
+                    members.append(member)
+    attributes = []
+    parts = []
+    for member in members:
+        found = inspect.getattr_static(cls, member, None)
+        if member == "__init__" and (found is None or found is object.__init__):
+            parts.append(f'    def __init__(self):\n        raise NotImplementedError("{name}")\n')
+        elif isinstance(found, property):
+            parts.append(f'    @property\n    def {member}(self):\n        raise NotImplementedError("{name}.{member}")\n')
+        elif isinstance(found, (staticmethod, classmethod)) or inspect.isfunction(found):
+            decorator = f"    @{type(found).__name__}\n" if isinstance(found, (staticmethod, classmethod)) else ""
+            function = found.__func__ if decorator else found
+            what = name if member == "__init__" else f"{name}.{member}"
+            parts.append(f'{decorator}    def {member}{signature_of(function, where)}:\n'
+                         f'        raise NotImplementedError("{what}")\n')
+        else:
+            attributes.append(member)
+    doc = described[0] + (f"\n\nAttributes read by the checks: {', '.join(attributes)}." if attributes else "")
+    return f'class {name}:\n    """\n{textwrap.indent(doc, "    ")}\n    """\n\n' + "\n".join(parts)
 
 
 class _Code(str):
@@ -178,7 +212,7 @@ def _default_sources(function) -> dict[str, str]:
 
 
 def _placeholder(check: ValueCheck) -> str:
-    what = check.description or f"your answer, a {check.type}"
+    what = check.description or f"your answer, {'an' if check.type[0] in 'aeiou' else 'a'} {check.type}"
     return f"{check.name} = None  # {what}\n"
 
 
@@ -247,6 +281,8 @@ def bundle_for(plan: Plan) -> dict:
             entry = {"id": check.id, "kind": check.kind, "points": check.points, "visibility": check.visibility}
             if check.visibility == "public" and isinstance(check, FunctionCheck):
                 entry.update(_function_entry(check, plan.functions[question.id, check.id]))
+            elif check.visibility == "public" and isinstance(check, ObjectCheck):
+                entry["name"] = check.name  # checked when graded; the self-check sees whether it is there
             elif check.visibility == "public" and isinstance(check, ValueCheck):
                 entry.update(_value_entry(check, plan.values[question.id, check.id], rubric.tolerance.rtol))
             elif isinstance(check, TextCheck):
@@ -262,7 +298,7 @@ def bundle_for(plan: Plan) -> dict:
 
 def _function_entry(check: FunctionCheck, plan: FunctionPlan) -> dict:
     entry = {"name": check.name, "arg_names": plan.arg_names, "rtol": check.rtol, "atol": check.atol,
-             "call_timeout": check.call_timeout}
+             "call_timeout": check.call_timeout, **_comparison(check)}
     practice = plan.practice
     if practice is None:  # fixed numbers only: the outputs would be the graded answers
         raising = [{"id": m.id, "feedback": m.feedback, "credit": m.credit, "raises": m.raises, "message": m.message}
@@ -298,8 +334,14 @@ def _form(value) -> dict:
     return {"form": type(value).__name__}
 
 
+def _comparison(check) -> dict:
+    """The check's comparison rule, as the self-check applies it (a judge stays with the
+    grader: the bundle says only that there is one)."""
+    return {"compare": check.compare, "ordered": check.ordered, "loose_types": check.loose_types}
+
+
 def _value_entry(check: ValueCheck, expected, default_rtol: float) -> dict:
-    entry = {"name": check.name, "type": check.type}
+    entry = {"name": check.name, "type": check.type, **_comparison(check)}
     if check.type in ("int", "float"):  # bools and short names would be guessed: format only
         rtol = check.rtol if check.rtol is not None else default_rtol
         salt = new_salt()  # one per check: an answer is hashed once per tolerance, not per value

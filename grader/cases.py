@@ -24,6 +24,7 @@ goes by position and which by keyword follows the reference's signature (`arrang
 from __future__ import annotations
 
 import copy
+import hashlib
 import inspect
 from typing import Any
 
@@ -37,6 +38,7 @@ from .rubric import (ArraySpec, DataFrameSpec, DictSpec, FixtureSpec, FunctionCh
 
 GRADING, PRACTICE = "grading", "practice"
 PRACTICE_SPAWN_KEY = 1  # the practice stream is numpy's spawned child 1 of (seed, case number)
+STUDENT_SPAWN_KEY = 2  # a student's own draws (`per_student: true`): child 2 of (seed, case number, student)
 
 
 class Call(tuple):
@@ -96,8 +98,8 @@ def from_wire_form(data) -> Call:
     return tuple(wire.decode(data, allow_fixtures=True))
 
 
-def generate_cases(check: FunctionCheck, stream: str = GRADING,
-                   signature: inspect.Signature | None = None, support: Any = None) -> list[tuple]:
+def generate_cases(check: FunctionCheck, stream: str = GRADING, signature: inspect.Signature | None = None,
+                   support: Any = None, student: str | None = None) -> list[tuple]:
     """The arguments of every graded case of `check` (GRADING), or of every case of the
     self-check bundle (PRACTICE): the rubric's `practice` cases if it gives any, else the
     graded cases that draw something (a random array or a fixture), drawn again. A case of
@@ -106,17 +108,11 @@ def generate_cases(check: FunctionCheck, stream: str = GRADING,
 
     Values are drawn in the order the case names them. With the reference's `signature`,
     they are arranged as it takes them (`arrange`); without, all go by position in that order.
-    `support` is the rubric's support module, which builds the fixtures."""
-    if stream == GRADING:
-        numbered = list(enumerate(check.cases))
-    elif stream == PRACTICE:
-        numbered = list(enumerate(check.practice)) if check.practice else \
-            [(i, case) for i, case in enumerate(check.cases) if is_drawn(case)]
-    else:
-        raise ValueError(f"unknown stream {stream!r}")
+    `support` is the rubric's support module, which builds the fixtures. For a check with
+    `per_student: true`, `student` names whose graded draw it is (see `generator`)."""
     calls = []
-    for i, case in numbered:
-        rng = _generator(check.seed, i, stream)
+    for i, case in numbered_cases(check, stream):
+        rng = generator(check, i, stream, student)
         values = {name: _materialize(spec, rng, support) for name, spec in case_arguments(case).items()}
         if signature is None:
             calls.append(_plain_or_call(tuple(values.values()), {}, tuple(values), case_raises(case)))
@@ -174,15 +170,47 @@ def _plain_or_call(args: tuple, kwargs: dict, names, raised: str | None) -> tupl
     return Call(args, kwargs, names, raised) if kwargs or raised is not None else args
 
 
+def numbered_cases(check, stream: str) -> list[tuple[int, Any]]:
+    """The case specs of a stream with their numbers (which seed their generators): every
+    graded case; for practice, the rubric's `practice` cases, else the graded ones that draw."""
+    if stream == GRADING:
+        return list(enumerate(check.cases))
+    if stream == PRACTICE:
+        return list(enumerate(check.practice)) if check.practice else \
+            [(i, case) for i, case in enumerate(check.cases) if is_drawn(case)]
+    raise ValueError(f"unknown stream {stream!r}")
+
+
 def is_drawn(case: Any) -> bool:
-    """Whether a case spec draws anything from its generator."""
-    return any(isinstance(spec, (ArraySpec, FixtureSpec)) for spec in case_arguments(case).values())
+    """Whether a case spec (of arguments, or of an object's steps) draws anything."""
+    steps = getattr(case, "steps", None)
+    specs = [spec for step in steps for spec in step.arguments.values()] if steps is not None \
+        else list(case_arguments(case).values())
+    return any(isinstance(spec, (ArraySpec, FixtureSpec)) for spec in specs)
 
 
-def _generator(seed: int, number: int, stream: str) -> np.random.Generator:
+def generator(check, number: int, stream: str, student: str | None = None) -> np.random.Generator:
+    """The generator of case `number`: seeded by (check seed, case number) for the graded
+    stream; for a `per_student` check and a `student`, by (check seed, case number, student
+    id), so each student has their own draw, the same on every run; the practice stream is
+    spawned apart from both."""
+    if stream == GRADING and student is not None and getattr(check, "per_student", False):
+        return np.random.default_rng(np.random.SeedSequence([check.seed, number, *student_words(student)],
+                                                            spawn_key=(STUDENT_SPAWN_KEY,)))
     if stream == GRADING:  # unchanged since the first release: graded cases stay what they were
-        return np.random.default_rng([seed, number])
-    return np.random.default_rng(np.random.SeedSequence([seed, number], spawn_key=(PRACTICE_SPAWN_KEY,)))
+        return np.random.default_rng([check.seed, number])
+    return np.random.default_rng(np.random.SeedSequence([check.seed, number], spawn_key=(PRACTICE_SPAWN_KEY,)))
+
+
+def student_words(student: str) -> list[int]:
+    """A student id as four 32-bit words for a seed (from its SHA-256: any id, any length)."""
+    digest = hashlib.sha256(student.encode("utf-8", "surrogatepass")).digest()
+    return [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)]
+
+
+def materialize(spec: Any, rng: np.random.Generator, support: Any = None) -> Any:
+    """One argument's value from its spec (drawing from `rng` if it is random)."""
+    return _materialize(spec, rng, support)
 
 
 def _materialize(spec: Any, rng: np.random.Generator, support: Any = None) -> Any:

@@ -63,6 +63,11 @@ class CheckResult:
         return self.manual_points if self.manual_points is not None else self.auto_points
 
 
+def article(noun: str) -> str:
+    """`an int`, `a list`: a type's name with its indefinite article."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def result(question: Question, check, outcome: str, feedback: str, fraction: float = 0.0,
            mistake: str | None = None) -> CheckResult:
     return CheckResult(question.id, check.id, check.kind, check.points, round(check.points * fraction, 6),
@@ -82,7 +87,7 @@ def judge_function(question: Question, plan: FunctionPlan, replies: list[Reply],
         if reply.status == "missing":
             return result(question, check, "missing", f"{name} is not defined; define a function named {check.name}.")
         if reply.status == "not_callable":
-            return result(question, check, "failed", f"{name} is a {reply.detail}, not a function.")
+            return result(question, check, "failed", f"{name} is {article(reply.detail)}, not a function.")
     if all(r.status == "error" and (r.error or {}).get("type") == "NotImplementedError" for r in replies):
         return result(question, check, "missing", f"{name} is not implemented yet (it raises NotImplementedError).")
     problems, fractions = [], []
@@ -183,7 +188,7 @@ def _matching_mistake(plan: FunctionPlan, replies: list[Reply], rtol: float, ato
     rules = _rules(plan.check, rtol, atol)
     for mistake in plan.check.mistakes:
         if mistake.raises is not None:
-            if any(r.status == "error" and (r.error or {}).get("type") == mistake.raises
+            if any(r.status == "error" and raised_kind(r.error, mistake.raises)
                    and _message_matches(mistake.message, (r.error or {}).get("message", "")) for r in replies):
                 return mistake
             continue
@@ -191,6 +196,13 @@ def _matching_mistake(plan: FunctionPlan, replies: list[Reply], rtol: float, ato
         if all(_same_as_variant(out, reply, rules) for out, reply in zip(outputs, replies)):
             return mistake
     return None
+
+
+def raised_kind(error: dict | None, name: str) -> bool:
+    """Whether an exception the student's code raised is `name` or a subclass of it (the
+    child reports the names of its classes)."""
+    error = error or {}
+    return error.get("type") == name or name in (error.get("mro") or [])
 
 
 def _message_matches(pattern: str, message: str) -> bool:

@@ -25,21 +25,42 @@ from .sandbox import SANDBOX_MODES, choose
 RUBRICS = Path("rubrics")  # where a course keeps its rubrics, relative to where grade runs
 
 
-def default_rubric(out: Path) -> Path:
+def default_rubric(out: Path, submissions: Path | None = None) -> Path:
     """The rubric when none is given: the one OUT was last graded with (while its file is
-    there), else the only rubric in ./rubrics/."""
+    there), else the rubric in ./rubrics/ named as the SUBMISSIONS folder (`ex07/` is graded
+    with rubrics/ex07.yaml), else the only rubric in ./rubrics/."""
     from .record import read_record
 
     record = read_record(out)
     if record and isinstance(record.get("path"), str) and Path(record["path"]).is_file():
         return Path(record["path"])
-    found = sorted([*RUBRICS.glob("*.yaml"), *RUBRICS.glob("*.yml")])
+    found = course_rubrics()
+    if submissions is not None and submissions.resolve().name in found:
+        return found[submissions.resolve().name]
     if len(found) == 1:
-        return found[0]
+        return next(iter(found.values()))
     if not found:
         raise GradeError("no rubric given and none in ./rubrics/: pass --rubric RUBRIC")
-    raise GradeError(f"no rubric given and {len(found)} in ./rubrics/ ({', '.join(p.name for p in found)}): "
-                     "pass --rubric RUBRIC")
+    raise GradeError(f"no rubric given and {len(found)} in ./rubrics/ ({', '.join(p.name for p in found.values())}):"
+                     " pass --rubric RUBRIC, or name the submissions folder as its rubric")
+
+
+def course_rubrics() -> dict[str, Path]:
+    """The course's rubrics in ./rubrics/, by name (the file's stem)."""
+    return {path.stem: path for path in sorted([*RUBRICS.glob("*.yaml"), *RUBRICS.glob("*.yml")])}
+
+
+def course_sheets(submissions: Path, out: Path) -> list[tuple[Path, Path, Path]]:
+    """When SUBMISSIONS holds a folder per sheet, named as the rubrics in ./rubrics/
+    (`ex07/`, `textproc/`), and nothing says which rubric to use: (submissions, rubric, out)
+    for each sheet, graded into OUT/<sheet>/. Otherwise none."""
+    from .record import read_record
+
+    found = course_rubrics()
+    if len(found) < 2 or read_record(out) or submissions.resolve().name in found or not submissions.is_dir():
+        return []
+    return [(submissions / name, rubric, out / name) for name, rubric in found.items()
+            if (submissions / name).is_dir()]
 
 
 def friendly_errors(command):
@@ -100,9 +121,13 @@ def run_command(submissions: Path, rubric: Path | None, out: Path, jobs: int | N
     """
     signal.signal(signal.SIGTERM, _interrupt)
     regrade = [name.strip() for name in only.split(",") if name.strip()] if only else None
-    summary = main(submissions=submissions, rubric=rubric, out=out, jobs=jobs, sandbox=sandbox,
-                   force=force, only=regrade, roster=roster, timestamps=timestamps, progress=sys.stderr.isatty())
-    click.echo(describe_summary(summary, out))
+    sheets = course_sheets(submissions, out) if rubric is None else []
+    for folder, sheet, sheet_out in sheets or [(submissions, rubric, out)]:
+        if sheets:
+            click.echo(f"{folder.name} (graded with {sheet}):")
+        summary = main(submissions=folder, rubric=sheet, out=sheet_out, jobs=jobs, sandbox=sandbox, force=force,
+                       only=regrade, roster=roster, timestamps=timestamps, progress=sys.stderr.isatty())
+        click.echo(describe_summary(summary, sheet_out))
 
 
 def _interrupt(signum, frame):
@@ -122,7 +147,7 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
     from .submissions import Submission, discover
 
     started = time.monotonic()
-    spec = load_rubric(rubric or default_rubric(out))
+    spec = load_rubric(rubric or default_rubric(out, submissions))
     plan = _planned(spec)
     found, warnings = discover(submissions, spec.entry, read=False)
     enrolled = read_roster(roster) if roster else None

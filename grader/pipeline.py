@@ -19,7 +19,8 @@ from .gradebook import gradebook_frame, results_file, write_atomically, write_cs
 from .ledger import Ledger, apply_manual
 from .record import record_of, write_record
 from .reference import Plan
-from .rubric import FunctionCheck, TextCheck, ValueCheck
+from .kinds.object import judge_object, object_requests
+from .rubric import FunctionCheck, ObjectCheck, TextCheck, ValueCheck
 from .runner import Aborted, Reply, Request, RunReport, Runner
 from .store import ResultStore
 from .scoring import UNSANDBOXED, StudentResult, StudentRow, base_status, row_of, run_status
@@ -176,6 +177,7 @@ def grade_submission(plan: Plan, submission: Submission, runner: Runner) -> Stud
 
 
 def _run_and_judge(plan: Plan, submission: Submission, runner: Runner) -> StudentResult:
+    plan = plan.for_student(submission.student)  # a `per_student` check's cases are this student's own
     requests = build_requests(plan, submission)
     report = runner.run(submission, requests)
     checks = judge_all(plan, submission, report, MatchBudget())
@@ -221,6 +223,8 @@ def build_requests(plan: Plan, submission: Submission) -> list[Request]:
             function_plan = plan.functions[question.id, check.id]
             requests += [Request.call(f"{key}/{i}", check.name, args, check.call_timeout)
                          for i, args in enumerate(function_plan.cases)]
+        elif isinstance(check, ObjectCheck):
+            requests += object_requests(key, plan.objects[question.id, check.id])
         elif isinstance(check, ValueCheck):
             requests.append(Request(key, "get", check.name))
         elif isinstance(check, TextCheck) and question.id not in submission.answers:
@@ -239,6 +243,10 @@ def judge_all(plan: Plan, submission: Submission, report: RunReport,
             function_plan = plan.functions[question.id, check.id]
             replies = [report.replies.get(f"{key}/{i}", Reply("missing")) for i in range(len(function_plan.cases))]
             results.append(judge_function(question, function_plan, replies, tolerance))
+        elif isinstance(check, ObjectCheck):
+            object_plan = plan.objects[question.id, check.id]
+            replies = [report.replies.get(f"{key}/{i}", Reply("missing")) for i in range(len(object_plan.cases))]
+            results.append(judge_object(question, object_plan, replies, tolerance))
         elif isinstance(check, ValueCheck):
             results.append(judge_value(question, check, plan.values[question.id, check.id],
                                        report.replies.get(key), tolerance,

@@ -15,7 +15,8 @@ import importlib.util
 import inspect
 import json
 import sys
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any, Callable
 
@@ -26,7 +27,7 @@ from .cases import (GRADING, PRACTICE, argument_problems, for_reference, for_ref
 from .child import wire
 from .compare import JudgeError, python_scalar, run_judge
 from .errors import ReferenceLoadError, RubricError
-from .rubric import FunctionCheck, Rubric, TextCheck, ValueCheck, case_arguments
+from .rubric import FunctionCheck, ObjectCheck, Rubric, TextCheck, ValueCheck, case_arguments
 
 SUPPORT_MODULE = "grade_support"  # the name the support module has on both sides
 
@@ -59,6 +60,39 @@ class Plan:
     functions: dict[tuple[str, str], FunctionPlan]  # (qid, check id) -> plan
     values: dict[tuple[str, str], Any] = field(repr=False)  # (qid, check id) -> expected value
     judges: dict[tuple[str, str], Callable] = field(default_factory=dict)  # value checks with `compare: judge`
+    objects: dict[tuple[str, str], Any] = field(default_factory=dict)  # (qid, check id) -> kinds.object.ObjectPlan
+    reference: ModuleType | None = field(default=None, repr=False)
+    support: ModuleType | None = field(default=None, repr=False)
+    _drawn: dict = field(default_factory=dict, repr=False)  # (qid, check id, student) -> that student's plan
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def per_student(self) -> list[tuple[Any, Any]]:
+        """The (question, check) pairs whose random arguments are drawn per student."""
+        return [(q, c) for q, c in self.rubric.checks() if getattr(c, "per_student", False)]
+
+    def for_student(self, student: str) -> Plan:
+        """The plan as it grades `student`: the checks with `per_student: true` get that
+        student's own draw, with the reference's answers to it (computed once per student
+        and kept; the reference runs on the grader's side, one draw at a time)."""
+        drawn = self.per_student
+        if not drawn:
+            return self
+        functions, objects = dict(self.functions), dict(self.objects)
+        for question, check in drawn:
+            key = (question.id, check.id, student)
+            with self._lock:
+                if key not in self._drawn:
+                    where = f"{self.rubric.path}: question {question.id}, check {check.id} (drawn for {student!r})"
+                    self._drawn[key] = plan_check(check, self.reference, where, self.support, student)
+                    if len(self._drawn) > 4 * MAX_DRAWS_KEPT:
+                        self._drawn.pop(next(iter(self._drawn)))
+                own = self._drawn[key]
+            (functions if check.kind == "function" else objects)[question.id, check.id] = own
+        return replace(self, functions=functions, objects=objects)
+
+
+MAX_DRAWS_KEPT = 256  # students whose own draws stay in memory (results are kept in the store anyway)
 
 
 def load_reference(rubric: Rubric) -> ModuleType:
@@ -105,22 +139,36 @@ def prepare(rubric: Rubric, reference: ModuleType | None = None) -> Plan:
     functions: dict[tuple[str, str], FunctionPlan] = {}
     values: dict[tuple[str, str], Any] = {}
     judges: dict[tuple[str, str], Callable] = {}
+    objects: dict[tuple[str, str], Any] = {}
     for question, check in rubric.checks():
         where = f"{rubric.path}: question {question.id}, check {check.id}"
         if isinstance(check, FunctionCheck):
-            functions[question.id, check.id] = _plan_function(check, reference, where, support)
+            functions[question.id, check.id] = plan_check(check, reference, where, support)
+        elif isinstance(check, ObjectCheck):
+            objects[question.id, check.id] = plan_check(check, reference, where, support)
         elif isinstance(check, ValueCheck):
             values[question.id, check.id] = _expected_value(check, reference, where)
             if check.compare == "judge":
-                judges[question.id, check.id] = _judge(check, reference, where, [(values[question.id, check.id],
-                                                                                   None)])
+                judges[question.id, check.id] = checked_judge(check, reference, where,
+                                                              [(values[question.id, check.id], None)])
         elif isinstance(check, TextCheck):
             pass
-    return Plan(rubric, functions, values, judges)
+    return Plan(rubric, functions, values, judges, objects, reference, support)
+
+
+def plan_check(check, reference: ModuleType, where: str, support: ModuleType | None = None,
+               student: str | None = None):
+    """The plan of a function or object check: its cases (a student's own draw for a
+    `per_student` check) with the reference's answers."""
+    if isinstance(check, ObjectCheck):
+        from .kinds.object import plan_object  # the kind's module builds on this one
+
+        return plan_object(check, reference, where, support, student)
+    return _plan_function(check, reference, where, support, student)
 
 
 def _plan_function(check: FunctionCheck, reference: ModuleType, where: str,
-                   support: ModuleType | None = None) -> FunctionPlan:
+                   support: ModuleType | None = None, student: str | None = None) -> FunctionPlan:
     function = _reference_function(reference, check.reference_name, where)
     try:
         signature = inspect.signature(function)
@@ -139,13 +187,14 @@ def _plan_function(check: FunctionCheck, reference: ModuleType, where: str,
     named = {name for case in [*check.cases, *check.practice] for name in case_arguments(case)}
     arg_names = [name for name in signature.parameters if name in named] + \
         sorted(named - set(signature.parameters))  # all names the cases use, in the signature's order
-    cases = _generate(check, GRADING, signature, support, where)
+    cases = _generate(check, GRADING, signature, support, where, student)
     plan = _run_cases(check, reference, function, arg_names, cases, where, "case", support)
     if check.compare == "judge":
-        plan.judge = _judge(check, reference, where, [(out, args) for out, args in zip(plan.expected, cases)
+        plan.judge = checked_judge(check, reference, where, [(out, args) for out, args in zip(plan.expected, cases)
                                                       if not isinstance(out, Raised)])
-    # hidden: no bundle
-    practice = _generate(check, PRACTICE, signature, support, where) if check.visibility == "public" else []
+    # hidden: no bundle; a student's own draw: the bundle has the published plan's
+    practice = _generate(check, PRACTICE, signature, support, where) \
+        if check.visibility == "public" and student is None else []
     if practice:
         graded = [_same_call_key(args) for args in cases]
         for number, args in enumerate(practice, start=1):
@@ -157,9 +206,16 @@ def _plan_function(check: FunctionCheck, reference: ModuleType, where: str,
     return plan
 
 
-def _generate(check: FunctionCheck, stream: str, signature, support: ModuleType | None, where: str) -> list[tuple]:
+def _generate(check: FunctionCheck, stream: str, signature, support: ModuleType | None, where: str,
+              student: str | None = None) -> list[tuple]:
+    return drawn(generate_cases, where, check, stream, signature, support, student)
+
+
+def drawn(generate: Callable, where: str, *args) -> list:
+    """The cases `generate(*args)` draws, or one line naming the check: a rubric problem, or
+    a fixture of the support module that fails to build."""
     try:
-        return generate_cases(check, stream, signature, support)
+        return generate(*args)
     except RubricError as exc:
         raise RubricError(f"{where}: {exc}") from None
     except Exception as exc:  # a fixture that fails to build
@@ -172,7 +228,7 @@ def _same_call_key(args: tuple) -> str:
     return json.dumps(wire_form(args), sort_keys=True)
 
 
-def _judge(check, reference: ModuleType, where: str, answers: list[tuple[Any, Any]]) -> Callable:
+def checked_judge(check, reference: ModuleType, where: str, answers: list[tuple[Any, Any]]) -> Callable:
     """The check's judge from the reference, checked: it takes (expected, actual, args) and
     gives the reference's own answers (expected, args) full credit."""
     judge = getattr(reference, check.judge, None)
@@ -232,7 +288,7 @@ def _run(function, args: tuple, where: str, number: int, what: str = "case", sup
     if wanted is not None:
         raise RubricError(f"{where} does not raise {wanted} on {what} {number} (it returns "
                           f"{type(result).__name__}); fix the case's `raises` or its arguments")
-    return _as_plain(result, f"{where} on {what} {number}")
+    return as_plain(result, f"{where} on {what} {number}")
 
 
 def exception_names(kind: type) -> list[str]:
@@ -245,10 +301,10 @@ def _run_variant(function, args: tuple, support: ModuleType | None = None) -> An
         result = function(*for_reference(args, support), **for_reference_keywords(args, support))
     except Exception as exc:
         return Raised(type(exc).__name__)
-    return _as_plain(result, f"variant {function.__name__}")
+    return as_plain(result, f"variant {function.__name__}")
 
 
-def _as_plain(value: Any, where: str) -> Any:
+def as_plain(value: Any, where: str) -> Any:
     """Pass a trusted value through the wire format so it compares like a student's."""
     try:
         return wire.decode(wire.encode(value))
@@ -263,7 +319,7 @@ def _expected_value(check: ValueCheck, reference: ModuleType, where: str) -> Any
         except (TypeError, ValueError) as exc:
             raise RubricError(f"{where}: `expected` cannot be made a {check.type}: {exc}") from None
     elif hasattr(reference, check.name):
-        value = _as_plain(getattr(reference, check.name), where)
+        value = as_plain(getattr(reference, check.name), where)
     else:
         raise RubricError(f"{where}: give `expected`, or define `{check.name}` in the reference")
     if check.type in ("int", "float", "bool", "str"):

@@ -50,6 +50,15 @@ class ArraySpec(Spec):
     high: float = 1.0
     dtype: Literal["float64", "float32", "int64"] = "float64"
 
+    @model_validator(mode="after")
+    def _range_draws_something(self) -> ArraySpec:
+        if self.dist == "randint" and int(self.high) - int(self.low) < 2:
+            raise ValueError(f"`dist: randint` draws integers from `low` up to but not including `high` "
+                             f"({self.low:g} and {self.high:g} here, so one value at most); give e.g. low: 0, high: 10")
+        if self.dist == "uniform" and self.high <= self.low:
+            raise ValueError(f"`dist: uniform` draws from `low` to `high`, and {self.high:g} is not above {self.low:g}")
+        return self
+
 
 class FixtureSpec(Spec):
     """An object built by the rubric's support module: `{fixture: NAME, param: value, ...}`
@@ -265,6 +274,7 @@ class FunctionCheck(CheckBase, Comparison):
     name: str
     reference: str | None = None
     seed: int = 0
+    per_student: bool = False  # draw the random arguments again for each student (cases.py)
     # each a mapping of arguments, or {args: {...}, raises: ExceptionName}; arguments follow the
     # reference's signature (by position where it allows, else by keyword), defaults may be left out
     cases: Annotated[list[CaseSpec], Field(min_length=1)]
@@ -351,7 +361,87 @@ class TextCheck(CheckBase):
         return self
 
 
-CheckSpec = Annotated[Union[FunctionCheck, ValueCheck, TextCheck], Field(discriminator="kind")]
+PYTHON_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class Step(Spec):
+    """One step of an object case: `new: {ARGS}` makes the object (the constructor's arguments
+    by name), `call: METHOD` with `args: {ARGS}` calls a method, `attr: NAME` reads an attribute
+    or property; `new` and `call` may say the reference `raises` there."""
+
+    new: Arguments | None = None
+    call: Annotated[str, Field(pattern=PYTHON_NAME)] | None = None
+    attr: Annotated[str, Field(pattern=PYTHON_NAME)] | None = None
+    args: Arguments = {}
+    raises: Annotated[str, Field(pattern=PYTHON_NAME)] | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Step:
+        given = [name for name in ("new", "call", "attr") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("a step is one of `new: {ARGS}`, `call: METHOD` (with `args`) or `attr: NAME`"
+                             + (f"; this one gives {' and '.join(given)}" if given else ""))
+        if self.args and self.call is None:
+            raise ValueError("`args` go with `call: METHOD`; the arguments of `new` are its own mapping")
+        if self.raises is not None and self.attr is not None:
+            raises = "`raises` goes with `new` or `call`, not with `attr`"
+            raise ValueError(raises)
+        return self
+
+    @property
+    def action(self) -> str:
+        return "new" if self.new is not None else "call" if self.call is not None else "attr"
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        return self.new if self.new is not None else self.args
+
+
+class ObjectCase(Spec):
+    """An object case: `steps`, the first of which is `new` (the only one)."""
+
+    steps: Annotated[list[Step], Field(min_length=1)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _list_is_steps(cls, data: Any) -> Any:
+        return {"steps": data} if isinstance(data, list) else data
+
+    @model_validator(mode="after")
+    def _starts_new(self) -> ObjectCase:
+        if self.steps[0].new is None:
+            raise ValueError("the first step makes the object: `- new: {ARGS}` (`new: {}` without arguments)")
+        if any(step.new is not None for step in self.steps[1:]):
+            raise ValueError("only the first step is `new`; write a case per object")
+        if self.steps[0].raises is not None and len(self.steps) > 1:
+            raise ValueError("the first step raises, so no object exists for the steps after it; "
+                             "make them another case")
+        return self
+
+
+class ObjectCheck(CheckBase, Comparison):
+    """A class: each case makes an object and takes steps with it; each step's result is
+    compared with the reference class's at the same step (kinds/object.py)."""
+
+    kind: Literal["object"]
+    name: Annotated[str, Field(pattern=PYTHON_NAME)]
+    reference: Annotated[str, Field(pattern=PYTHON_NAME)] | None = None
+    seed: int = 0
+    per_student: bool = False
+    cases: Annotated[list[ObjectCase], Field(min_length=1)]
+    practice: list[ObjectCase] = []
+    rtol: Annotated[float, Field(ge=0.0)] | None = None
+    atol: Annotated[float, Field(ge=0.0)] | None = None
+    call_timeout: Annotated[float, Field(gt=0)] | None = None  # for one case, all its steps
+    docstring: str = ""
+    mistakes: list[FunctionMistake] = []  # `variant`: a class of the reference
+
+    @property
+    def reference_name(self) -> str:
+        return self.reference or self.name
+
+
+CheckSpec = Annotated[Union[FunctionCheck, ValueCheck, TextCheck, ObjectCheck], Field(discriminator="kind")]
 
 
 # ---------------------------------------------------------------- questions and rubric
@@ -519,8 +609,8 @@ def describe_validation_error(exc: ValidationError, data: dict) -> str:
     return problems[0] + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
 
 
-_LISTS = {"questions", "checks", "mistakes", "criteria", "cases"}
-_UNION_TAGS = {"function", "value", "text", "ArraySpec", "FixtureSpec", "NdarraySpec", "DictSpec", "TupleSpec", "SetSpec",
+_LISTS = {"questions", "checks", "mistakes", "criteria", "cases", "steps"}
+_UNION_TAGS = {"function", "value", "text", "object", "ArraySpec", "FixtureSpec", "NdarraySpec", "DictSpec", "TupleSpec", "SetSpec",
                "DataFrameSpec", "RaisingCase", "Arguments", "bool", "int", "float", "str", "list[any]"}
 
 
@@ -575,7 +665,8 @@ def _describe_steps(steps: list[tuple[str, Any, Any]]) -> str:
         if what == "index":
             label = node.get("id") if isinstance(node, dict) else None
             kind = {"questions": "question", "checks": "check", "mistakes": "mistake", "criteria": "criterion",
-                    "cases": "case", "practice": "practice case"}.get(field or "", field or "item")
+                    "cases": "case", "practice": "practice case",
+                    "steps": "step"}.get(field or "", field or "item")
             parts.append(f"{kind} {label}" if label is not None else f"{kind} #{key + 1}")
             field = None
         elif what == "field":

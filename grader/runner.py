@@ -65,14 +65,17 @@ SPAWN_TIMEOUT = 60.0  # a cold sandbox imports numpy first
 
 @dataclass(frozen=True)
 class Request:
-    """One thing to ask the student's process: call a function or read a top-level value."""
+    """One thing to ask the student's process: call a function, read a top-level value, or
+    make an object of a class and take steps with it (`steps`: (action, name, args, kwargs)
+    each, action new | call | attr; see kinds/object.py)."""
 
     key: str
-    op: str  # "call" | "get"
+    op: str  # "call" | "get" | "steps"
     name: str
     args: tuple = ()
     timeout: float | None = None
     kwargs: tuple[tuple[str, Any], ...] = ()  # keyword arguments, as (name, value) pairs
+    steps: tuple[tuple[str, str, tuple, tuple], ...] = ()
 
     @classmethod
     def call(cls, key: str, name: str, case: tuple, timeout: float | None = None) -> Request:
@@ -86,7 +89,8 @@ class Request:
 class Reply:
     """What came back for one request, already validated on the trusted side.
 
-    status: ok | error | missing | not_callable | invalid | timeout | crashed
+    status: ok | error | missing | not_callable | invalid | timeout | crashed; a step of an
+    object's case (in `steps` of an ok reply) is also made | self | not_run
     """
 
     status: str
@@ -95,6 +99,7 @@ class Reply:
     mutated: tuple[int, ...] = ()
     seconds: float = 0.0
     detail: str = ""
+    steps: tuple[Reply, ...] = ()  # an object's case: the outcome of each step, in order
 
 
 @dataclass
@@ -333,7 +338,7 @@ class Runner:
                dead: dict[str, Reply], report: RunReport) -> list[Request]:
         """Answer requests in order; return those left when the session had to be dropped."""
         for index, request in enumerate(pending):
-            if request.name in dead and request.op == "call":
+            if request.name in dead and request.op in ("call", "steps"):
                 report.replies[request.key] = dead[request.name]
                 continue
             remaining = deadline - time.monotonic()
@@ -652,6 +657,10 @@ class _Session:
             message["args"] = [wire.encode(arg) for arg in request.args]
             if request.kwargs:
                 message["kwargs"] = [[name, wire.encode(value)] for name, value in request.kwargs]
+        elif request.op == "steps":
+            message["steps"] = [{"action": action, "name": name, "args": [wire.encode(arg) for arg in args],
+                                 "kwargs": [[key, wire.encode(value)] for key, value in kwargs]}
+                                for action, name, args, kwargs in request.steps]
         end = time.monotonic() + timeout
         try:
             self._send(message, end)
@@ -661,7 +670,7 @@ class _Session:
         while True:  # a forked copy of the student's process may answer an earlier request again
             answer = self._receive(max(end - time.monotonic(), 0.0))
             if answer.get("id") == self._next_id:
-                return _reply_from(answer)
+                return _reply_from(answer, len(request.steps))
 
     def close(self) -> None:
         """End the session within CLOSE_SECONDS, whatever the student's process does; a
@@ -766,17 +775,24 @@ def _seconds(value: Any) -> float:
     return seconds if math.isfinite(seconds) and 0.0 <= seconds < 1e6 else 0.0
 
 
-def _reply_from(answer: dict) -> Reply:
-    """A reply rebuilt on the trusted side; whatever it holds, it never raises."""
+def _reply_from(answer: dict, steps: int = 0) -> Reply:
+    """A reply rebuilt on the trusted side; whatever it holds, it never raises. `steps`: how
+    many steps the request asked for (an object's case), so no more outcomes are read."""
     try:
-        return _checked_reply(answer)
-    except (ValueError, TypeError, RecursionError, MemoryError, OverflowError, KeyError) as exc:
+        return _checked_reply(answer, steps)
+    except (ValueError, TypeError, RecursionError, MemoryError, OverflowError, KeyError, AttributeError) as exc:
         return Reply("invalid", detail=f"a malformed reply came back ({type(exc).__name__})")
 
 
-def _checked_reply(answer: dict) -> Reply:
+def _checked_reply(answer: dict, steps: int = 0) -> Reply:
     status = answer.get("status")
     seconds = _seconds(answer.get("seconds"))
+    if status == "ok" and steps:
+        outcomes = answer.get("steps")
+        if not isinstance(outcomes, list) or len(outcomes) > steps:
+            return Reply("invalid", detail="a malformed reply came back", seconds=seconds)
+        taken = tuple(_step_reply(outcome) for outcome in outcomes)
+        return Reply("ok", steps=taken + (Reply("not_run"),) * (steps - len(taken)), seconds=seconds)
     if status == "ok":
         mutated = answer.get("mutated") or []
         if not (isinstance(mutated, list) and all(type(i) is int for i in mutated)):
@@ -791,6 +807,21 @@ def _checked_reply(answer: dict) -> Reply:
         return Reply("not_callable", detail=str(answer.get("type"))[:100])
     if status == "missing":
         return Reply("missing")
+    return Reply("invalid", detail="a malformed reply came back")
+
+
+def _step_reply(outcome: Any) -> Reply:
+    """One step's outcome: made, self, a value (ok) or an error."""
+    status = outcome.get("status") if isinstance(outcome, dict) else None
+    if status in ("made", "self"):
+        return Reply(status)
+    if status == "ok":
+        try:
+            return Reply("ok", value=wire.decode(outcome.get("value")))
+        except wire.WireError as exc:
+            return Reply("invalid", detail=str(exc))
+    if status == "error":
+        return Reply("error", error=_clean_error(outcome.get("error")))
     return Reply("invalid", detail="a malformed reply came back")
 
 

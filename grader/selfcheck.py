@@ -110,7 +110,7 @@ def _plans_and_requests(bundle: Bundle, submission, support=None):
                 plans.append((q, c, plan))
                 requests += [Request.call(f"{key}/{i}", c["name"], args, c.get("call_timeout"))
                              for i, args in enumerate(plan.cases)]
-            elif c["kind"] == "value":
+            elif c["kind"] in ("value", "object"):
                 plans.append((q, c, None))
                 requests.append(Request(key, "get", c["name"]))
             else:
@@ -156,6 +156,13 @@ def _judge(bundle: Bundle, q: dict, c: dict, plan, submission, report) -> Line:
             return Line(q["id"], c["id"], "graded later", c["points"], "free text, read by a person")
         return Line(q["id"], c["id"], "missing", c["points"],
                     f"no answer yet: a markdown cell tagged answer:{q['id']} or a string {c['answer']}")
+    if c["kind"] == "object":  # its steps' answers would be graded answers: only whether it is there
+        reply = report.replies.get(key)
+        if reply is None or reply.status == "missing":
+            return Line(q["id"], c["id"], "missing", c["points"], f"`{c['name']}` is not defined; define a class "
+                        f"named {c['name']}")
+        return Line(q["id"], c["id"], "graded later", c["points"], f"`{c['name']}` is there; what its objects do "
+                    "is checked when your work is graded")
     question = Question(id=q["id"], title=q["title"], checks=[plan.check if plan else _stand_in(c)])
     if c["kind"] == "function":
         replies = [report.replies.get(f"{key}/{i}", Reply("missing")) for i in range(len(plan.cases))]

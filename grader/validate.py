@@ -20,7 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from .errors import GradeError
 from .reference import Plan, load_reference, prepare
-from .rubric import (CheckSpec, FunctionCheck, Question, Rubric, TextCheck, ValueCheck, describe_validation_errors,
+from .rubric import (CheckSpec, FunctionCheck, ObjectCheck, Question, Rubric, TextCheck, ValueCheck, describe_validation_errors,
                      read_rubric_data)
 
 
@@ -65,7 +65,17 @@ def validate(path: str | Path) -> Validation:
             result.rubric, result.plan = rubric, prepare(rubric, reference)
         except GradeError as exc:
             result.problems.append(str(exc))
+    if result.plan is not None:  # a student's own draws: a few sample students, as grading draws them
+        for student in SAMPLE_STUDENTS:
+            try:
+                result.plan.for_student(student)
+            except GradeError as exc:
+                result.problems.append(str(exc))
+                break
     return result
+
+
+SAMPLE_STUDENTS = ("sample-student-1", "sample-student-2", "sample-student-3")  # whose draws `validate` tries
 
 
 def _valid_part(data: dict, path: Path, broken: set) -> Rubric | None:
@@ -124,7 +134,10 @@ def summary(rubric: Rubric, plan: Plan) -> str:
     hidden = [c for c in checks if c.visibility == "hidden"]
     kinds = Counter(c.kind for c in checks)
     functions = [plan.functions[q.id, c.id] for q, c in rubric.checks() if isinstance(c, FunctionCheck)]
+    objects = [plan.objects[q.id, c.id] for q, c in rubric.checks() if isinstance(c, ObjectCheck)]
     graded_cases = sum(len(f.cases) for f in functions)
+    steps = sum(len(steps) for o in objects for steps in o.cases)
+    own_draws = [c for _, c in rubric.checks() if getattr(c, "per_student", False)]
     public = [f for f in functions if f.check.visibility == "public"]
     drawn = [f for f in public if f.practice is not None]
     practice_cases = sum(len(f.practice.cases) for f in drawn)
@@ -142,7 +155,13 @@ def summary(rubric: Rubric, plan: Plan) -> str:
                 + f"; {len(checks) - len(hidden)} public ({_points(rubric.max_total - hidden_points)}), "
                 f"{len(hidden)} hidden ({_points(hidden_points)})"),
         *_field("reference", f"{_shown(rubric.reference_path)}, ran {graded_cases} graded and {practice_cases} "
-                f"practice cases of {_count(len(functions), 'function')}, read {_count(len(values), 'value')}"),
+                f"practice cases of {_count(len(functions), 'function')}"
+                + (f", {_count(sum(len(o.cases) for o in objects), 'case')} ({_count(steps, 'step')}) of "
+                   f"{_count(len(objects), 'class', 'classes')}" if objects else "")
+                + f", read {_count(len(values), 'value')}"),
+        *_field("own draws", (f"{_count(len(own_draws), 'check')} ({', '.join(c.id for c in own_draws)}) with "
+                              f"random arguments drawn for each student, tried for {len(SAMPLE_STUDENTS)} sample "
+                              "students") if own_draws else "none: every student gets the same cases"),
         *_field("self-check", f"{_count(len(drawn), 'function')} on practice draws, {len(public) - len(drawn)} on "
                 f"the form of their answers only, {_count(sum(1 for c in values if c.visibility == 'public'), 'value')}"
                 f"; {_count(len(hidden), 'hidden check')} only as points"),
@@ -174,8 +193,8 @@ def _field(name: str, text: str, width: int = 92) -> list[str]:
             for short in textwrap.wrap(line, width, subsequent_indent=indent, break_on_hyphens=False)]
 
 
-def _count(number: int, thing: str) -> str:
-    return f"{number} {thing}{'' if number == 1 else 's'}"
+def _count(number: int, thing: str, things: str | None = None) -> str:
+    return f"{number} {thing if number == 1 else things or thing + 's'}"
 
 
 def _mistake_rule(mistake) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import grader.cli
 from grader.pipeline import grade_submission
 from grader.reference import Plan, prepare
 from grader.rubric import Limits, load_rubric
@@ -14,13 +15,25 @@ from grader.sandbox import choose
 from grader.submissions import read_submission
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "submissions_example"
+EXAMPLES = ROOT / "submissions_example" / "ex07"
 SCENARIOS = Path(__file__).parent / "scenarios"
 GOLDEN = Path(__file__).parent / "golden"
 
 
 def pytest_addoption(parser):
     parser.addoption("--update-goldens", action="store_true", help="Rewrite the golden files from this run.")
+
+
+# Most tests grade Exercise 7 without --rubric, as in a course whose only sheet it is (module
+# fixtures too, so this is set once here); a test marked `several_sheets` sees ./rubrics/ as it is.
+_EVERY_SHEET = grader.cli.course_rubrics
+grader.cli.course_rubrics = lambda: {"ex07": ROOT / "rubrics" / "ex07.yaml"}
+
+
+@pytest.fixture(autouse=True)
+def several_sheets(monkeypatch, request):
+    if "several_sheets" in request.keywords:
+        monkeypatch.setattr(grader.cli, "course_rubrics", _EVERY_SHEET)
 
 
 @pytest.fixture(scope="session")

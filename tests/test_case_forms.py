@@ -226,3 +226,29 @@ def test_the_bundle_and_grade_check_carry_keywords_and_raising_cases(folder, pla
         lines["first_row"].message
     assert lines["softmax"].verdict == "error" and "missing 1 required positional argument" in \
         lines["softmax"].message
+
+
+def test_a_call_that_does_not_fit_the_students_signature_names_no_line_of_the_grader(folder, plan, runner):
+    """A TypeError raised by the call itself was told with a line of the grader's own code
+    ("(line 384)"), which the student has no way to find."""
+    checks = grade(folder, plan, runner, """
+    def mean(numbers, weights):
+        return sum(numbers) / len(numbers)
+    """, "signature")
+    feedback = checks["mean"].feedback
+    assert "raised TypeError: mean() missing 1 required positional argument: 'weights' in case 1" in feedback
+    assert "(line" not in feedback
+    checks = grade(folder, plan, runner, """
+    def mean(xs):
+        total = 0
+        return total / len(xs) + undefined_name
+    """, "their_line")
+    assert "raised NameError: name 'undefined_name' is not defined (line 4)" in checks["mean"].feedback
+
+
+def test_the_bundle_carries_each_checks_comparison_rule(plan):
+    """The self-check compared by the default rule: the bundle did not say `compare`,
+    `ordered` or `loose_types`."""
+    entries = {c["id"]: c for c in bundle_for(plan)["questions"][0]["checks"]}
+    assert entries["echo"]["compare"] == "exact" and entries["mean"]["compare"] == "auto"
+    assert entries["echo"]["ordered"] is False and entries["echo"]["loose_types"] is False

@@ -305,7 +305,7 @@ def test_modifying_an_argument_fails_and_names_it(rubric, plan, check_id, argume
 
 BAD_REPLIES = [
     ("missing", Reply("missing"), "missing", "not defined"),
-    ("not_callable", Reply("not_callable", detail="int"), "failed", "is a int, not a function"),
+    ("not_callable", Reply("not_callable", detail="int"), "failed", "is an int, not a function"),
     ("timeout", Reply("timeout", detail="did not return within 3 s"), "timeout", "did not return within 3 s"),
     ("crashed", Reply("crashed", detail="the process ended while running it (SIGSEGV)"), "error", "SIGSEGV"),
     ("error", Reply("error", error={"type": "NameError", "message": "name 'np' is not defined", "line": 4}),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, ROOT
 from grader.cli import cli
 
 
@@ -158,6 +159,7 @@ def test_only_with_an_unknown_id_is_one_line(small_folder, tmp_path):
     assert "no submission has the id 'alcie' (did you mean alice?)" in result.stderr
 
 
+@pytest.mark.several_sheets
 def test_without_rubric_grade_takes_the_output_folders_or_the_only_one_in_rubrics(tmp_path, monkeypatch):
     from grader.cli import default_rubric
     from grader.errors import GradeError
@@ -171,9 +173,30 @@ def test_without_rubric_grade_takes_the_output_folders_or_the_only_one_in_rubric
     (tmp_path / "rubrics" / "sheet2.yaml").write_text("title: two\n")
     with pytest.raises(GradeError, match="2 in ./rubrics/ \\(sheet1.yaml, sheet2.yaml\\)"):
         default_rubric(tmp_path / "out")
+    # a submissions folder named as one of them is graded with it
+    assert default_rubric(tmp_path / "out", tmp_path / "sheet2") == Path("rubrics") / "sheet2.yaml"
     (tmp_path / "out" / ".grade").mkdir(parents=True)
     recorded = tmp_path / "elsewhere.yaml"
     recorded.write_text("title: graded\n")
     (tmp_path / "out" / ".grade" / "rubric.json").write_text(
         '{"format": 1, "path": "%s", "sha256": "x", "title": "graded"}' % recorded)
     assert default_rubric(tmp_path / "out") == recorded
+
+
+@pytest.mark.several_sheets
+def test_a_course_folder_grades_each_sheet_with_its_own_rubric(tmp_path, monkeypatch):
+    # `grade submissions_example/` in the project: a folder per sheet, named as the rubrics
+    monkeypatch.chdir(ROOT)
+    course = tmp_path / "course"
+    (course / "ex07").mkdir(parents=True)
+    shutil.copy(EXAMPLES / "alice.py", course / "ex07" / "alice.py")
+    (course / "textproc").mkdir()
+    (course / "textproc" / "zed.py").write_text("x = 1\n")
+    result = invoke(course, "--out", tmp_path / "grades", "--jobs", 1)
+    assert result.exit_code == 0, result.output
+    assert "ex07 (graded with rubrics/ex07.yaml)" in result.output
+    assert "textproc (graded with rubrics/textproc.yaml)" in result.output
+    ex07 = pd.read_csv(tmp_path / "grades" / "ex07" / "gradebook.csv", dtype={"student": str})
+    textproc = pd.read_csv(tmp_path / "grades" / "textproc" / "gradebook.csv", dtype={"student": str})
+    assert list(ex07["student"]) == ["alice"] and ex07["total"][0] > 0
+    assert list(textproc["student"]) == ["zed"] and textproc["total"][0] == 0

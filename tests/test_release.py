@@ -106,7 +106,8 @@ def test_no_value_answer_is_in_the_clear(release):
     assert not [x for x in numbers_in(bundle) if abs(x - GPT3) <= GPT3 * 1e-3]
     values = {c["id"]: c for q in bundle["questions"] for c in q["checks"] if c["kind"] == "value"}
     assert set(values["GPT3_PARAMS"]["expected"]) == {"hashed", "salt", "digests", "rtol", "iterations"}
-    assert set(values["HOULSBY_MERGEABLE"]) == {"id", "kind", "points", "visibility", "name", "type"}
+    assert set(values["HOULSBY_MERGEABLE"]) == {"id", "kind", "points", "visibility", "name", "type",
+                                                 "compare", "ordered", "loose_types"}
 
 
 def fill(release, reference, broken: dict[str, str] | None = None):

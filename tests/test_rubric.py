@@ -597,3 +597,20 @@ def test_a_misspelt_field_is_named_with_a_guess(tmp_path):
     problems = validate(write_rubric(tmp_path, data)).problems
     assert any("field `pionts`: not a field here; remove it or fix its spelling (did you mean `points`?)" in p
                for p in problems), problems
+
+
+@pytest.mark.parametrize("spec, problem", [
+    ({"array": [3], "dist": "randint"}, "`dist: randint` draws integers from `low` up to but not including `high`"),
+    ({"array": [3], "dist": "randint", "low": 2, "high": 3}, "one value at most"),
+    ({"array": [3], "dist": "uniform", "low": 1, "high": 1}, "`dist: uniform` draws from `low` to `high`"),
+])
+def test_a_random_array_that_could_draw_one_value_only_is_refused(spec, problem):
+    """`dist: randint` without `low` and `high` drew zeros only, and the rubric was then
+    refused for a practice case equal to a graded one."""
+    from pydantic import ValidationError
+
+    from grader.rubric import ArraySpec
+
+    with pytest.raises(ValidationError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        ArraySpec.model_validate(spec)
+    ArraySpec.model_validate({**spec, "low": 0, "high": 10})

@@ -134,8 +134,9 @@ def _serve(channel, config: dict, wire, support, pristine: dict) -> None:
             namespace = _load(request, config)
             _restore(pristine)
             channel.send({"op": "loaded", **namespace.pop("__grade_report__")})
-        elif request["op"] in ("call", "get"):
-            reply = _answer(request, namespace, wire, support, pristine)
+        elif request["op"] in ("call", "get", "steps"):
+            answer = _steps if request["op"] == "steps" else _answer
+            reply = answer(request, namespace, wire, support, pristine)
             _restore(pristine)
             channel.send({"id": request["id"], **reply})
 
@@ -300,10 +301,17 @@ def _run_cell(source: str, label: str, namespace: dict):
     return None
 
 
+# where code that is not the student's lives: this folder, the standard library, site-packages
+_NOT_THEIRS = tuple(sorted({os.path.dirname(os.path.abspath(__file__)), sys.prefix, sys.base_prefix, sys.exec_prefix}))
+
+
 def _describe_exception(exc: BaseException, label: str | None = None) -> dict:
+    """The exception's type and message, and the line of the student's code it came from: of
+    the cell `label`, else of the last frame that is not the grader's or a library's."""
     line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else None
     if line is None:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if label is None or f.filename == label]
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if (f.filename == label if label is not None else not f.filename.startswith(_NOT_THEIRS))]
         line = frames[-1].lineno if frames else None
     try:
         message = str(exc)
@@ -390,6 +398,44 @@ def _answer(request: dict, namespace: dict, wire, support, pristine: dict) -> di
     _restore(pristine)
     mutated = [i for i, (old, new) in enumerate(zip(before, given)) if old is not None and not wire.unchanged(old, new)]
     return {"status": "ok", "value": wire.encode(result), "mutated": mutated, "seconds": seconds}
+
+
+def _steps(request: dict, namespace: dict, wire, support, pristine: dict) -> dict:
+    """An object's case: make it with the class `name`, take every step with it, and report
+    each step's outcome (made, self, a value, or the exception). After a step raises, the
+    next steps still run on the same object; if making it raised, nothing more runs."""
+    _restore(pristine)
+    name = request["name"]
+    if name not in namespace:
+        return {"status": "missing"}
+    target = namespace[name]
+    if not callable(target):
+        return {"status": "not_callable", "type": type(target).__name__}
+    obj, outcomes = None, []
+    started = time.perf_counter()
+    for step in request["steps"]:
+        try:
+            args = [_build_arg(wire.decode(arg, allow_fixtures=True), wire, support) for arg in step["args"]]
+            kwargs = {key: _build_arg(wire.decode(arg, allow_fixtures=True), wire, support)
+                      for key, arg in step["kwargs"]}
+            if step["action"] == "new":
+                obj = target(*args, **kwargs)
+                outcome = {"status": "made"}
+            else:
+                value = getattr(obj, step["name"])
+                if step["action"] == "call":
+                    value = value(*args, **kwargs)
+                outcome = {"status": "self"} if value is obj else {"status": "ok", "value": wire.encode(value)}
+        except BaseException as exc:  # the step's error, whatever it is
+            _restore(pristine)
+            error = _describe_exception(exc)
+            error["mro"] = _class_names(exc)
+            outcome = {"status": "error", "error": error}
+        _restore(pristine)
+        outcomes.append(outcome)
+        if step["action"] == "new" and outcome["status"] == "error":
+            break
+    return {"status": "ok", "steps": outcomes, "seconds": time.perf_counter() - started}
 
 
 def _class_names(exc: BaseException) -> list:

@@ -1,0 +1,1 @@
+"""Check kinds whose planning, requests and judging live in one module each."""

@@ -1,0 +1,406 @@
+"""Object checks (`kind: object`): a class, checked by what its objects do, step by step.
+
+Each case makes an object (`new: {ARGS}`) and takes steps with it (`call: METHOD` with
+`args`, `attr: NAME`). On the grader's side the reference class takes the same steps when
+the rubric is prepared (`plan_object`); in the student's process the student's class takes
+them, all of a case in one request (op `steps`), and each step's outcome comes back: a value
+in the wire format, "made" for `new`, "self" when a method returned the object itself, or
+the exception it raised. `judge_object` compares the outcomes step by step by the check's
+comparison rule; the feedback names the first step that differs, after the steps that led
+to it ("after `Vocabulary(['the', 'cat'])`, `.index('dog')` should raise KeyError").
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Callable
+
+from ..cases import (GRADING, PRACTICE, argument_problems, arrange, for_reference, for_reference_keywords, generator,
+                     keywords, materialize, numbered_cases)
+from ..checks import CheckResult, _message_matches, article, raised_kind, result
+from ..compare import JudgeError, Rules, rules_for, run_judge
+from ..compare import compare as compare_values
+from ..compare import kind as kind_of
+from ..compare import show
+from ..errors import ReferenceLoadError, RubricError
+from ..reference import Raised, as_plain, drawn, exception_names
+from ..rubric import ObjectCheck, Question, Tolerance
+from ..runner import Reply, Request
+from ..untrusted import clean_text
+
+
+class _Outcome:
+    """An outcome of a step that is not a value: the object was made, a method returned the
+    object itself, a step did not run because the object could not be made."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+MADE, ITSELF, NOT_RUN = _Outcome("made"), _Outcome("the object itself"), _Outcome("not run")
+
+
+@dataclass(frozen=True)
+class StepCall:
+    """One step of a case, its arguments drawn: `action` new | call | attr, `name` the class,
+    method or attribute, `args` a case (cases.arrange), `raises` what the reference raises."""
+
+    action: str
+    name: str
+    args: tuple = ()
+    raises: str | None = None
+
+
+@dataclass
+class ObjectPlan:
+    check: ObjectCheck
+    cases: list[list[StepCall]] = field(repr=False)
+    expected: list[list[Any]] = field(repr=False)  # per case, per step: MADE, ITSELF, Raised or a value
+    variants: dict[str, list[list[Any]]] = field(default_factory=dict, repr=False)  # mistake id -> outcomes
+    practice: ObjectPlan | None = None  # the self-check bundle's draws (as for functions)
+    judge: Callable | None = None
+    support: ModuleType | None = field(default=None, repr=False)
+
+
+# ---------------------------------------------------------------- the trusted side
+
+
+def plan_object(check: ObjectCheck, reference: ModuleType, where: str, support: ModuleType | None = None,
+                student: str | None = None) -> ObjectPlan:
+    """The cases with the reference class's outcome at every step, and every variant's;
+    RubricError or ReferenceLoadError when the rubric and the reference disagree."""
+    cls = _reference_class(reference, check.reference_name, where)
+    signatures = _signatures(cls, check, where)
+    cases = _generate(check, GRADING, signatures, support, where, student)
+    plan = _run_cases(check, reference, cls, cases, where, "case", support)
+    if check.compare == "judge":
+        from ..reference import checked_judge
+
+        plan.judge = checked_judge(check, reference, where, [
+            (out, step.args) for outcomes, steps in zip(plan.expected, cases)
+            for out, step in zip(outcomes, steps) if not isinstance(out, (Raised, _Outcome))])
+    if check.visibility == "public" and student is None:
+        practice = _generate(check, PRACTICE, signatures, support, where)
+        if practice:
+            plan.practice = _run_cases(check, reference, cls, practice, where, "practice case", support)
+            plan.practice.judge = plan.judge
+    return plan
+
+
+def _reference_class(reference: ModuleType, name: str, where: str) -> type:
+    cls = getattr(reference, name, None)
+    if not isinstance(cls, type):
+        raise RubricError(f"{where}: the reference has no class `{name}`; fix the name in the rubric")
+    return cls
+
+
+def _signatures(cls: type, check: ObjectCheck, where: str) -> dict[str, inspect.Signature]:
+    """The signature of the constructor (key "") and of every method the cases call,
+    checked against the arguments each step names."""
+    signatures: dict[str, inspect.Signature] = {}
+    try:
+        signatures[""] = inspect.signature(cls)
+    except (TypeError, ValueError):
+        signatures[""] = inspect.Signature([inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
+                                            inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)])
+    problems = []
+    for what, listed in (("case", check.cases), ("practice case", check.practice)):
+        for number, case in enumerate(listed, start=1):
+            for index, step in enumerate(case.steps, start=1):
+                if step.attr is not None:
+                    continue
+                key = step.call or ""
+                if key not in signatures:
+                    signatures[key] = _method_signature(cls, key, f"{where}, {what} {number}, step {index}")
+                shown = f"{cls.__name__}{signatures['']}" if not key else f"{key}{signatures[key]}"
+                problems += [f"{where}, {what} {number}, step {index}: {problem} (the reference is {shown})"
+                             for problem in argument_problems(list(step.arguments), signatures[key])]
+    if problems:
+        raise RubricError("; ".join(problems))
+    return signatures
+
+
+def _method_signature(cls: type, name: str, where: str) -> inspect.Signature:
+    found = inspect.getattr_static(cls, name, None)
+    if found is None:
+        raise RubricError(f"{where}: the reference's {cls.__name__} has no method `{name}`; fix `call:`")
+    function = found.__func__ if isinstance(found, (staticmethod, classmethod)) else found
+    if not callable(function) or isinstance(found, property):
+        raise RubricError(f"{where}: `{name}` of the reference's {cls.__name__} is not a method; read it with "
+                          f"`attr: {name}`")
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return inspect.Signature([inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
+                                  inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)])
+    if isinstance(found, staticmethod):
+        return signature
+    return signature.replace(parameters=list(signature.parameters.values())[1:])  # without self (or cls)
+
+
+def method_signatures(check: ObjectCheck, reference: ModuleType) -> tuple[type, dict[str, inspect.Signature]]:
+    """The reference class and the signatures of its constructor ("") and called methods
+    (for the student's template)."""
+    cls = _reference_class(reference, check.reference_name, check.id)
+    return cls, _signatures(cls, check, check.id)
+
+
+def generate_steps(check: ObjectCheck, stream: str, signatures: dict[str, inspect.Signature],
+                   support: ModuleType | None = None, student: str | None = None) -> list[list[StepCall]]:
+    """Every case of a stream as steps with their arguments drawn, in the order the steps
+    name them, from the case's generator (cases.generator: the same as a function's)."""
+    cases = []
+    for number, case in numbered_cases(check, stream):
+        rng = generator(check, number, stream, student)
+        steps = []
+        for step in case.steps:
+            values = {name: materialize(spec, rng, support) for name, spec in step.arguments.items()}
+            if step.attr is not None:
+                steps.append(StepCall("attr", step.attr))
+                continue
+            args = arrange(values, signatures[step.call or ""])
+            steps.append(StepCall(step.action, step.call or check.name, args, step.raises))
+        cases.append(steps)
+    return cases
+
+
+def _generate(check, stream, signatures, support, where, student=None) -> list[list[StepCall]]:
+    return drawn(generate_steps, where, check, stream, signatures, support, student)
+
+
+def _run_cases(check: ObjectCheck, reference: ModuleType, cls: type, cases: list[list[StepCall]], where: str,
+               what: str, support: ModuleType | None) -> ObjectPlan:
+    expected = [_take_steps(cls, steps, support, f"{where}: the reference {cls.__name__}, {what} {number}")
+                for number, steps in enumerate(cases, start=1)]
+    variants = {}
+    for mistake in check.mistakes:
+        if mistake.variant is not None:
+            variant = _reference_class(reference, mistake.variant, f"{where}, mistake {mistake.id}")
+            variants[mistake.id] = [_take_steps(variant, steps, support) for steps in cases]
+    return ObjectPlan(check, cases, expected, variants, support=support)
+
+
+def _take_steps(cls: type, steps: list[StepCall], support: ModuleType | None, where: str | None = None) -> list[Any]:
+    """The outcome of every step on a fresh object of `cls`. With `where` (the reference
+    itself), a step must raise exactly where the rubric says; without (a variant), whatever
+    it does is recorded."""
+    obj, outcomes = None, []
+    for number, step in enumerate(steps, start=1):
+        if obj is None and step.action != "new":
+            outcomes.append(NOT_RUN)
+            continue
+        try:
+            args, kwargs = for_reference(step.args, support), for_reference_keywords(step.args, support)
+            if step.action == "new":
+                obj, outcome = cls(*args, **kwargs), MADE
+            else:
+                value = getattr(obj, step.name)(*args, **kwargs) if step.action == "call" else getattr(obj, step.name)
+                outcome = ITSELF if value is obj else as_plain(value, f"{where or cls.__name__}, step {number}")
+        except ReferenceLoadError:
+            if where is not None:
+                raise
+            outcome = Raised("a value that cannot be compared")
+        except Exception as exc:
+            if where is None:
+                outcome = Raised(type(exc).__name__)
+            elif step.raises is not None and step.raises in exception_names(type(exc)):
+                outcome = Raised(step.raises)
+            else:
+                wanted = f", not {step.raises}" if step.raises else ""
+                raise ReferenceLoadError(f"{where} raises at step {number} ({describe_step(step)}): "
+                                         f"{type(exc).__name__}{wanted}: {exc}") from None
+        else:
+            if where is not None and step.raises is not None:
+                raise RubricError(f"{where} does not raise {step.raises} at step {number} ({describe_step(step)}); "
+                                  "fix the step's `raises` or its arguments")
+        outcomes.append(outcome)
+    return outcomes
+
+
+# ---------------------------------------------------------------- asking the student's process
+
+
+def object_requests(key: str, plan: ObjectPlan) -> list[Request]:
+    """One request per case: all its steps, taken in one go by the student's process."""
+    return [Request(f"{key}/{number}", "steps", plan.check.name, timeout=plan.check.call_timeout,
+                    steps=tuple((step.action, step.name, tuple(step.args), tuple(keywords(step.args).items()))
+                                for step in steps))
+            for number, steps in enumerate(plan.cases)]
+
+
+# ---------------------------------------------------------------- judging
+
+
+def judge_object(question: Question, plan: ObjectPlan, replies: list[Reply], tolerance: Tolerance) -> CheckResult:
+    check = plan.check
+    name = f"`{check.name}`"
+    for reply in replies:
+        if reply.status == "missing":
+            return result(question, check, "missing", f"{name} is not defined; define a class named {check.name}.")
+        if reply.status == "not_callable":
+            return result(question, check, "failed", f"{name} is {article(reply.detail)}, not a class.")
+    if all(_raised_at_once(reply, "NotImplementedError") for reply in replies):
+        return result(question, check, "missing", f"{name} is not implemented yet (it raises NotImplementedError).")
+    rtol = check.rtol if check.rtol is not None else tolerance.rtol
+    atol = check.atol if check.atol is not None else tolerance.atol
+    rules = rules_for(check, rtol, atol)
+    problems, fractions = [], []
+    for number, (steps, expected, reply) in enumerate(zip(plan.cases, plan.expected, replies), start=1):
+        try:
+            problem, fraction = _case_verdict(plan, steps, expected, reply, rules)
+        except JudgeError as exc:
+            return result(question, check, "error", f"{name} could not be graded on case {number} of "
+                          f"{len(plan.cases)}: {exc}. This is a problem of the grader, not of your answer.")
+        fractions.append(fraction)
+        if problem:
+            problems.append((number, reply, problem))
+    count = len(plan.cases)
+    if not problems:
+        return result(question, check, "passed", f"{name} is correct on all {count} case{'s' * (count != 1)}.", 1.0)
+    mistake = _matching_mistake(plan, replies, rules)
+    if mistake is not None:
+        return result(question, check, "mistake", mistake.feedback, mistake.credit, mistake.id)
+    number, reply, problem = problems[0]
+    outcome = {"timeout": "timeout", "crashed": "error", "error": "error"}.get(reply.status, "failed")
+    failing = f"; {len(problems)} of {count} cases fail" if len(problems) > 1 else ""
+    fraction = sum(fractions) / count if check.compare == "judge" else 0.0
+    partial = f" Partial credit: {fraction:.0%}." if fraction > 0 else ""
+    return result(question, check, outcome, f"{problem} (case {number} of {count}{failing}).{partial}", fraction)
+
+
+def _raised_at_once(reply: Reply, kind: str) -> bool:
+    return bool(reply.steps) and reply.steps[0].status == "error" and (reply.steps[0].error or {}).get("type") == kind
+
+
+def _case_verdict(plan: ObjectPlan, steps: list[StepCall], expected: list[Any], reply: Reply,
+                  rules: Rules) -> tuple[str | None, float]:
+    """The first step at which the student's object differs (described with the steps that
+    led to it), and the fraction of the case earned (a judge may give part)."""
+    check = plan.check
+    if reply.status == "timeout":
+        return f"`{check.name}` {reply.detail} while taking the steps of a case (an endless loop?)", 0.0
+    if reply.status != "ok":
+        return f"`{check.name}` {reply.detail or 'gave no usable answer'}", 0.0
+    fraction = 1.0
+    for index, (step, want) in enumerate(zip(steps, expected)):
+        got = reply.steps[index] if index < len(reply.steps) else Reply("not_run")
+        problem, part = _step_problem(plan, step, want, got, rules)
+        fraction = min(fraction, part)
+        if problem:
+            return _after(plan, steps[:index]) + f"`{describe_step(step, check.name)}` {problem}", \
+                fraction if check.compare == "judge" else 0.0
+    return None, fraction
+
+
+def _step_problem(plan: ObjectPlan, step: StepCall, want: Any, got: Reply, rules: Rules) -> tuple[str | None, float]:
+    if isinstance(want, Raised):
+        if got.status == "error":
+            error = got.error or {}
+            if raised_kind(error, want.type):
+                return None, 1.0
+            return f"raised {error.get('type', 'an exception')}{_message(error)}, expected {want.type}", 0.0
+        return f"should raise {want.type}, but {_what_it_did(got)}", 0.0
+    if got.status == "error":
+        error = got.error or {}
+        line = f" (line {error['line']})" if error.get("line") else ""
+        return f"raised {error.get('type', 'an exception')}{_message(error)}{line}", 0.0
+    if want is MADE:
+        return (None, 1.0) if got.status == "made" else (f"{_what_it_did(got)}", 0.0)
+    if want is ITSELF:
+        return (None, 1.0) if got.status == "self" else \
+            (f"{_what_it_did(got)}, expected the object itself (`return self`)", 0.0)
+    if got.status == "self":
+        return f"returned the object itself, expected {kind_of(want)}", 0.0
+    if got.status != "ok":
+        return _what_it_did(got), 0.0
+    if rules.mode == "judge" and plan.judge is not None:
+        fraction, note = run_judge(plan.judge, plan.check.judge, want, got.value, step.args)
+        note = clean_text(note)[:300]
+        return (None, fraction) if fraction >= 1.0 else ("returned a wrong answer" + (f" ({note})" if note else ""),
+                                                         fraction)
+    problem = compare_values(want, got.value, rules)
+    if problem and step.action == "attr":
+        problem = problem.replace("returned", "is", 1)
+    return problem, 0.0 if problem else 1.0
+
+
+def _what_it_did(got: Reply) -> str:
+    if got.status == "ok":
+        return f"returned {kind_of(got.value)}"
+    if got.status == "self":
+        return "returned the object itself"
+    if got.status == "made":
+        return "made the object"
+    if got.status == "not_run":
+        return "was not reached (the object could not be made)"
+    return got.detail or "gave no usable answer"
+
+
+def _message(error: dict) -> str:
+    return f" ({error['message']})" if error.get("message") else ""
+
+
+def _after(plan: ObjectPlan, done: list[StepCall]) -> str:
+    """`after X(...), .add(...), ` for the steps that led to a step: the first and the last
+    two, with how many were left out between."""
+    if not done:
+        return ""
+    shown = [describe_step(step, plan.check.name) for step in done]
+    if len(shown) > 4:
+        left_out = len(shown) - 3
+        shown = [shown[0], f"{left_out} more step{'s' * (left_out != 1)}", *shown[-2:]]
+    return "after " + ", ".join(f"`{text}`" if not text.endswith(("more step", "more steps")) else text for text in shown) + ", "
+
+
+def describe_step(step: StepCall, class_name: str | None = None) -> str:
+    """A step as code: `Vocabulary(['the', 'cat'])`, `.index('dog')`, `.size`."""
+    if step.action == "attr":
+        return f".{step.name}"
+    values = [_short(value) for value in step.args] + \
+        [f"{name}={_short(value)}" for name, value in keywords(step.args).items()]
+    head = (class_name or step.name) if step.action == "new" else f".{step.name}"
+    return f"{head}({', '.join(values)})"
+
+
+def _short(value: Any) -> str:
+    from ..child import wire
+
+    if wire.is_fixture(value):
+        return f"<{value['__fixture__']}>"
+    if type(value) in (list, tuple, set, dict) and len(repr(value)) <= 40:
+        return repr(value)
+    return show(value)
+
+
+def _matching_mistake(plan: ObjectPlan, replies: list[Reply], rules: Rules):
+    rules = Rules(rules.rtol, rules.atol, "auto", rules.ordered, rules.loose_types) if rules.mode == "judge" else rules
+    for mistake in plan.check.mistakes:
+        if mistake.raises is not None:
+            if any(step.status == "error" and raised_kind(step.error, mistake.raises)
+                   and _message_matches(mistake.message, (step.error or {}).get("message", ""))
+                   for reply in replies for step in reply.steps):
+                return mistake
+            continue
+        outcomes = plan.variants[mistake.id]
+        if all(reply.status == "ok" and all(_same(want, got, rules) for want, got in
+                                             zip(case, [*reply.steps, *[Reply("not_run")] * len(case)]))
+               for case, reply in zip(outcomes, replies)):
+            return mistake
+    return None
+
+
+def _same(want: Any, got: Reply, rules: Rules) -> bool:
+    if isinstance(want, Raised):
+        return got.status == "error" and (got.error or {}).get("type") == want.type
+    if want is MADE:
+        return got.status == "made"
+    if want is ITSELF:
+        return got.status == "self"
+    if want is NOT_RUN:
+        return got.status == "not_run"
+    return got.status == "ok" and compare_values(want, got.value, rules) is None
