@@ -27,13 +27,14 @@ import nbformat
 import numpy as np
 from nbformat import v4
 
-from .checks import TEXT_PLACEHOLDER
+from .kinds.text import TEXT_PLACEHOLDER
 from .cases import wire_form
 from .child import wire
 from .errors import GradeError
 from .gradebook import write_atomically
 from .hashed import hash_number, new_salt
-from .reference import FunctionPlan, Plan, Raised, load_reference
+from .kinds.function import FunctionPlan
+from .reference import Plan, Raised, load_reference
 from .rubric import FunctionCheck, ObjectCheck, Question, TextCheck, ValueCheck
 from .selfcheck import BUNDLE_FORMAT
 

@@ -12,16 +12,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from .checks import CheckResult, MatchBudget, judge_function, judge_text, judge_value
+from .checks import CheckResult
 from .errors import OutputError
 from .feedback import render_html, render_markdown
 from .gradebook import gradebook_frame, results_file, write_atomically, write_csv
 from .ledger import Ledger, apply_manual
 from .record import record_of, write_record
 from .reference import Plan
-from .kinds.object import judge_object, object_requests
-from .rubric import FunctionCheck, ObjectCheck, TextCheck, ValueCheck
-from .runner import Aborted, Reply, Request, RunReport, Runner
+from .kinds import kind_of
+from .kinds.text import MatchBudget
+from .runner import Aborted, Request, RunReport, Runner
 from .store import ResultStore
 from .scoring import UNSANDBOXED, StudentResult, StudentRow, base_status, row_of, run_status
 from .submissions import Submission, read_submission
@@ -215,56 +215,18 @@ def bounded(result: StudentResult) -> StudentResult:
 
 
 def build_requests(plan: Plan, submission: Submission) -> list[Request]:
-    """What to ask the student's process, in sheet order."""
-    requests = []
-    for question, check in plan.rubric.checks():
-        key = f"{question.id}/{check.id}"
-        if isinstance(check, FunctionCheck):
-            function_plan = plan.functions[question.id, check.id]
-            requests += [Request.call(f"{key}/{i}", check.name, args, check.call_timeout)
-                         for i, args in enumerate(function_plan.cases)]
-        elif isinstance(check, ObjectCheck):
-            requests += object_requests(key, plan.objects[question.id, check.id])
-        elif isinstance(check, ValueCheck):
-            requests.append(Request(key, "get", check.name))
-        elif isinstance(check, TextCheck) and question.id not in submission.answers:
-            requests.append(Request(key, "get", question.answer_name(check)))
-    return requests
+    """What to ask the student's process, in sheet order: each check's kind says (kinds/)."""
+    return [request for question, check in plan.rubric.checks()
+            for request in kind_of(check).requests(plan, f"{question.id}/{check.id}", question, check, submission)]
 
 
 def judge_all(plan: Plan, submission: Submission, report: RunReport,
               budget: MatchBudget | None = None) -> tuple[CheckResult, ...]:
-    tolerance = plan.rubric.tolerance
-    budget = budget if budget is not None else MatchBudget()  # for all of this submission's text answers
-    results = []
-    for question, check in plan.rubric.checks():
-        key = f"{question.id}/{check.id}"
-        if isinstance(check, FunctionCheck):
-            function_plan = plan.functions[question.id, check.id]
-            replies = [report.replies.get(f"{key}/{i}", Reply("missing")) for i in range(len(function_plan.cases))]
-            results.append(judge_function(question, function_plan, replies, tolerance))
-        elif isinstance(check, ObjectCheck):
-            object_plan = plan.objects[question.id, check.id]
-            replies = [report.replies.get(f"{key}/{i}", Reply("missing")) for i in range(len(object_plan.cases))]
-            results.append(judge_object(question, object_plan, replies, tolerance))
-        elif isinstance(check, ValueCheck):
-            results.append(judge_value(question, check, plan.values[question.id, check.id],
-                                       report.replies.get(key), tolerance,
-                                       judge=plan.judges.get((question.id, check.id))))
-        else:
-            answer, source = _text_answer(question, check, submission, report.replies.get(key))
-            results.append(judge_text(question, check, answer, source,
-                                      max_chars=plan.rubric.limits.answer_chars, budget=budget))
-    return tuple(results)
-
-
-def _text_answer(question, check, submission: Submission, reply: Reply | None):
-    if question.id in submission.answers:
-        return submission.answers[question.id], f"the cell tagged {question.answer_tag}"
-    name = question.answer_name(check)
-    if reply is None or reply.status != "ok":
-        return None, name
-    return reply.value, f"`{name}`"
+    """Every check judged by its kind, in sheet order; one budget for all of a submission's
+    free-text answers."""
+    budget = budget if budget is not None else MatchBudget()
+    return tuple(kind_of(check).judge(plan, f"{question.id}/{check.id}", question, check, report, submission, budget)
+                 for question, check in plan.rubric.checks())
 
 
 def _load_problem(submission: Submission, report: RunReport) -> str:

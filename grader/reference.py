@@ -1,33 +1,30 @@
 """The trusted reference: loaded in the grader's process only, never in a student's.
 
-`prepare` turns a rubric into a grading plan: for each function check the generated cases
-with the reference's outputs and every known-mistake variant's outputs, and the same for the
-self-check bundle's practice cases (never graded); for each value check the expected value.
-Everything is validated here, before any submission is graded, so a typo in the rubric or a
-broken reference stops the run with one line; that includes a check's judge (`compare:
-judge`): it must be a function of the reference taking (expected, actual, args), and it
-must accept the reference's own answers.
+`prepare` turns a rubric into a grading plan: each check prepared by its kind (kinds/): for a
+function the generated cases with the reference's outputs and every known-mistake variant's
+outputs, and the same for the self-check bundle's practice cases (never graded); for a class
+the outcome of every step; for a value the expected value. Everything is validated then,
+before any submission is graded, so a typo in the rubric or a broken reference stops the
+run with one line; that includes a check's judge (`compare: judge`, `checked_judge`): it
+must be a function of the reference taking (expected, actual, args), and it must accept the
+reference's own answers. What the kinds share lives here: the reference and the support
+module loaded, `Raised`, `as_plain`, `drawn`.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import inspect
-import json
 import sys
 import threading
 from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any, Callable
 
-import numpy as np
-
-from .cases import (GRADING, PRACTICE, argument_problems, for_reference, for_reference_keywords, generate_cases, raises,
-                    wire_form)
 from .child import wire
-from .compare import JudgeError, python_scalar, run_judge
+from .compare import JudgeError, run_judge
 from .errors import ReferenceLoadError, RubricError
-from .rubric import FunctionCheck, ObjectCheck, Rubric, TextCheck, ValueCheck, case_arguments
+from .rubric import Rubric
 
 SUPPORT_MODULE = "grade_support"  # the name the support module has on both sides
 
@@ -40,24 +37,9 @@ class Raised:
 
 
 @dataclass
-class FunctionPlan:
-    check: FunctionCheck
-    arg_names: list[str]
-    # not in the repr: an int of more than 4,300 digits cannot be shown (Python's int <-> str limit)
-    cases: list[tuple] = field(repr=False)
-    expected: list[Any] = field(repr=False)
-    variants: dict[str, list[Any]] = field(default_factory=dict, repr=False)  # mistake id -> outputs per case
-    # the self-check bundle's cases, drawn apart from the graded ones (cases.py); None for a
-    # hidden check, and when every case is fixed numbers and the rubric gives no `practice`
-    practice: FunctionPlan | None = None
-    judge: Callable | None = None  # the reference's judge, for `compare: judge`
-    support: ModuleType | None = field(default=None, repr=False)  # the rubric's support module (fixtures)
-
-
-@dataclass
 class Plan:
     rubric: Rubric
-    functions: dict[tuple[str, str], FunctionPlan]  # (qid, check id) -> plan
+    functions: dict[tuple[str, str], Any]  # (qid, check id) -> kinds.function.FunctionPlan
     values: dict[tuple[str, str], Any] = field(repr=False)  # (qid, check id) -> expected value
     judges: dict[tuple[str, str], Callable] = field(default_factory=dict)  # value checks with `compare: judge`
     objects: dict[tuple[str, str], Any] = field(default_factory=dict)  # (qid, check id) -> kinds.object.ObjectPlan
@@ -78,21 +60,24 @@ class Plan:
         drawn = self.per_student
         if not drawn:
             return self
-        functions, objects = dict(self.functions), dict(self.objects)
+        from .kinds import kind_of
+
+        own = replace(self, functions=dict(self.functions), objects=dict(self.objects))
         for question, check in drawn:
             key = (question.id, check.id, student)
+            plans = getattr(own, kind_of(check).PLANS)  # where the kind keeps its checks' plans
             with self._lock:
                 if key not in self._drawn:
                     where = f"{self.rubric.path}: question {question.id}, check {check.id} (drawn for {student!r})"
-                    self._drawn[key] = plan_check(check, self.reference, where, self.support, student)
-                    if len(self._drawn) > 4 * MAX_DRAWS_KEPT:
+                    kind_of(check).prepare(own, question, check, where, student)
+                    self._drawn[key] = plans[question.id, check.id]
+                    if len(self._drawn) > MAX_DRAWS_KEPT:
                         self._drawn.pop(next(iter(self._drawn)))
-                own = self._drawn[key]
-            (functions if check.kind == "function" else objects)[question.id, check.id] = own
-        return replace(self, functions=functions, objects=objects)
+                plans[question.id, check.id] = self._drawn[key]
+        return own
 
 
-MAX_DRAWS_KEPT = 256  # students whose own draws stay in memory (results are kept in the store anyway)
+MAX_DRAWS_KEPT = 1024  # own draws kept in memory (a student's result is kept in the store anyway)
 
 
 def load_reference(rubric: Rubric) -> ModuleType:
@@ -134,81 +119,13 @@ def support_module(source: str) -> ModuleType:
 
 
 def prepare(rubric: Rubric, reference: ModuleType | None = None) -> Plan:
-    reference = reference or load_reference(rubric)
-    support = load_support(rubric)
-    functions: dict[tuple[str, str], FunctionPlan] = {}
-    values: dict[tuple[str, str], Any] = {}
-    judges: dict[tuple[str, str], Callable] = {}
-    objects: dict[tuple[str, str], Any] = {}
+    """The grading plan: every check prepared by its kind (kinds/), in sheet order."""
+    from .kinds import kind_of  # the kinds build on this module
+
+    plan = Plan(rubric, {}, {}, reference=reference or load_reference(rubric), support=load_support(rubric))
     for question, check in rubric.checks():
-        where = f"{rubric.path}: question {question.id}, check {check.id}"
-        if isinstance(check, FunctionCheck):
-            functions[question.id, check.id] = plan_check(check, reference, where, support)
-        elif isinstance(check, ObjectCheck):
-            objects[question.id, check.id] = plan_check(check, reference, where, support)
-        elif isinstance(check, ValueCheck):
-            values[question.id, check.id] = _expected_value(check, reference, where)
-            if check.compare == "judge":
-                judges[question.id, check.id] = checked_judge(check, reference, where,
-                                                              [(values[question.id, check.id], None)])
-        elif isinstance(check, TextCheck):
-            pass
-    return Plan(rubric, functions, values, judges, objects, reference, support)
-
-
-def plan_check(check, reference: ModuleType, where: str, support: ModuleType | None = None,
-               student: str | None = None):
-    """The plan of a function or object check: its cases (a student's own draw for a
-    `per_student` check) with the reference's answers."""
-    if isinstance(check, ObjectCheck):
-        from .kinds.object import plan_object  # the kind's module builds on this one
-
-        return plan_object(check, reference, where, support, student)
-    return _plan_function(check, reference, where, support, student)
-
-
-def _plan_function(check: FunctionCheck, reference: ModuleType, where: str,
-                   support: ModuleType | None = None, student: str | None = None) -> FunctionPlan:
-    function = _reference_function(reference, check.reference_name, where)
-    try:
-        signature = inspect.signature(function)
-    except (TypeError, ValueError):
-        raise RubricError(f"{where}: the reference's {check.reference_name} has no signature to call it by; "
-                          "make it a Python function") from None
-    # the cases follow the reference's signature: every name one of its parameters, every
-    # required parameter named; which go by position and which by keyword, the signature says
-    problems = [f"{where}, {what} {number}: {problem}"
-                for what, listed in (("case", check.cases), ("practice case", check.practice))
-                for number, case in enumerate(listed, start=1)
-                for problem in argument_problems(list(case_arguments(case)), signature)]
-    if problems:
-        shown = f"{check.reference_name}{signature}"
-        raise RubricError(f"{'; '.join(problems)} (the reference is {shown})")
-    named = {name for case in [*check.cases, *check.practice] for name in case_arguments(case)}
-    arg_names = [name for name in signature.parameters if name in named] + \
-        sorted(named - set(signature.parameters))  # all names the cases use, in the signature's order
-    cases = _generate(check, GRADING, signature, support, where, student)
-    plan = _run_cases(check, reference, function, arg_names, cases, where, "case", support)
-    if check.compare == "judge":
-        plan.judge = checked_judge(check, reference, where, [(out, args) for out, args in zip(plan.expected, cases)
-                                                      if not isinstance(out, Raised)])
-    # hidden: no bundle; a student's own draw: the bundle has the published plan's
-    practice = _generate(check, PRACTICE, signature, support, where) \
-        if check.visibility == "public" and student is None else []
-    if practice:
-        graded = [_same_call_key(args) for args in cases]
-        for number, args in enumerate(practice, start=1):
-            if _same_call_key(args) in graded:
-                raise RubricError(f"{where}: practice case {number} is also a graded case; the self-check "
-                                  "bundle would hold its answer")
-        plan.practice = _run_cases(check, reference, function, arg_names, practice, where, "practice case", support)
-        plan.practice.judge = plan.judge
+        kind_of(check).prepare(plan, question, check, f"{rubric.path}: question {question.id}, check {check.id}")
     return plan
-
-
-def _generate(check: FunctionCheck, stream: str, signature, support: ModuleType | None, where: str,
-              student: str | None = None) -> list[tuple]:
-    return drawn(generate_cases, where, check, stream, signature, support, student)
 
 
 def drawn(generate: Callable, where: str, *args) -> list:
@@ -221,11 +138,6 @@ def drawn(generate: Callable, where: str, *args) -> list:
     except Exception as exc:  # a fixture that fails to build
         raise ReferenceLoadError(f"{where}: a fixture of the support module raises: {type(exc).__name__}: {exc}") \
             from None
-
-
-def _same_call_key(args: tuple) -> str:
-    """A case as plain text: equal for the same arguments given the same way."""
-    return json.dumps(wire_form(args), sort_keys=True)
 
 
 def checked_judge(check, reference: ModuleType, where: str, answers: list[tuple[Any, Any]]) -> Callable:
@@ -254,54 +166,9 @@ def checked_judge(check, reference: ModuleType, where: str, answers: list[tuple[
     return judge
 
 
-def _run_cases(check: FunctionCheck, reference: ModuleType, function, arg_names: list[str], cases: list[tuple],
-               where: str, what: str, support: ModuleType | None = None) -> FunctionPlan:
-    expected = [_run(function, args, f"{where}: the reference {check.reference_name}", number, what, support)
-                for number, args in enumerate(cases, start=1)]
-    variants: dict[str, list[Any]] = {}
-    for mistake in check.mistakes:
-        if mistake.variant is None:
-            continue
-        variant = _reference_function(reference, mistake.variant, f"{where}, mistake {mistake.id}")
-        variants[mistake.id] = [_run_variant(variant, args, support) for args in cases]
-    return FunctionPlan(check, arg_names, cases, expected, variants, support=support)
-
-
-def _reference_function(reference: ModuleType, name: str, where: str):
-    function = getattr(reference, name, None)
-    if not callable(function):
-        raise RubricError(f"{where}: the reference has no function `{name}`; fix the name in the rubric")
-    return function
-
-
-def _run(function, args: tuple, where: str, number: int, what: str = "case", support: ModuleType | None = None) -> Any:
-    """The reference's answer to a case; on a case that says `raises`, Raised(that name),
-    after making sure the reference does raise it (or a subclass) there."""
-    wanted = raises(args)
-    try:
-        result = function(*for_reference(args, support), **for_reference_keywords(args, support))
-    except Exception as exc:
-        if wanted is not None and wanted in exception_names(type(exc)):
-            return Raised(wanted)
-        expected = f", not {wanted}" if wanted is not None else ""
-        raise ReferenceLoadError(f"{where} raises on {what} {number}: {type(exc).__name__}{expected}: {exc}") from None
-    if wanted is not None:
-        raise RubricError(f"{where} does not raise {wanted} on {what} {number} (it returns "
-                          f"{type(result).__name__}); fix the case's `raises` or its arguments")
-    return as_plain(result, f"{where} on {what} {number}")
-
-
 def exception_names(kind: type) -> list[str]:
     """The names of an exception class and of the classes it derives from."""
     return [k.__name__ for k in kind.__mro__]
-
-
-def _run_variant(function, args: tuple, support: ModuleType | None = None) -> Any:
-    try:
-        result = function(*for_reference(args, support), **for_reference_keywords(args, support))
-    except Exception as exc:
-        return Raised(type(exc).__name__)
-    return as_plain(result, f"variant {function.__name__}")
 
 
 def as_plain(value: Any, where: str) -> Any:
@@ -312,43 +179,3 @@ def as_plain(value: Any, where: str) -> Any:
         raise ReferenceLoadError(f"{where} returns a value that cannot be compared: {exc}") from None
 
 
-def _expected_value(check: ValueCheck, reference: ModuleType, where: str) -> Any:
-    if check.expected is not None:
-        try:
-            value = rubric_value(check.type, check.expected)
-        except (TypeError, ValueError) as exc:
-            raise RubricError(f"{where}: `expected` cannot be made a {check.type}: {exc}") from None
-    elif hasattr(reference, check.name):
-        value = as_plain(getattr(reference, check.name), where)
-    else:
-        raise RubricError(f"{where}: give `expected`, or define `{check.name}` in the reference")
-    if check.type in ("int", "float", "bool", "str"):
-        value = python_scalar(value)  # numpy scalars count as their Python kind
-    if not _has_type(check.type, value):
-        shown = repr(value) if check.type in ("int", "float", "bool", "str") else f"a {type(value).__name__}"
-        raise RubricError(f"{where}: the expected value {shown} is not of type {check.type}")
-    return value
-
-
-def rubric_value(check_type: str, value: Any) -> Any:
-    """A value as the rubric's YAML gives it (`expected`, a mistake's `value`), made the
-    check's type: a list becomes a tuple, a set or an array as the type says."""
-    if check_type == "tuple" and type(value) is list:
-        return tuple(value)
-    if check_type == "set" and type(value) is list:
-        return set(value)
-    if check_type == "array" and type(value) in (list, int, float):
-        return np.asarray(value)
-    return value
-
-
-def _has_type(check_type: str, value: Any) -> bool:
-    kind = type(value)
-    if check_type in ("int", "float"):
-        return kind in (int, float)
-    if check_type == "dataframe":
-        pandas = sys.modules.get("pandas")
-        return pandas is not None and kind is pandas.DataFrame
-    kinds = {"bool": (bool,), "str": (str,), "list": (list,), "tuple": (tuple,), "dict": (dict,),
-             "set": (set, frozenset), "array": (np.ndarray,)}
-    return check_type == "any" or kind in kinds[check_type]

@@ -18,13 +18,15 @@ from pathlib import Path
 import numpy as np
 
 from .cases import describe_call, from_wire_form
-from .checks import (CheckResult, _case_problem, _mutated_names, _kind, _matching_mistake, _type_problem, as_array, compare,
-                     judge_function, result)
+from .checks import CheckResult, as_array, compare, result
 from .child import wire
 from .compare import python_scalar
 from .errors import GradeError
 from .hashed import HashedNumber
-from .reference import FunctionPlan, Raised, support_module
+from .compare import kind as _kind
+from .kinds.function import FunctionPlan, _case_problem, _matching_mistake, _mutated_names, judge_function
+from .kinds.value import _type_problem
+from .reference import Raised, support_module
 from .rubric import FunctionCheck, FunctionMistake, Limits, Question, Tolerance, ValueCheck
 from .runner import Reply, Request, Runner
 from .sandbox import Plain

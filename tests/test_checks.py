@@ -1,4 +1,4 @@
-"""Judging answers on the trusted side (grader/checks.py), against the real ex07 plan."""
+"""Judging answers on the trusted side (grader/kinds/), against the real ex07 plan."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks import CheckResult, compare, judge_function, judge_text, judge_value
+from grader.checks import CheckResult, compare
+from grader.kinds.function import judge_function
+from grader.kinds.text import judge_text
+from grader.kinds.value import judge_value
 from grader.child import wire
 from grader.reference import prepare
 from grader.rubric import Tolerance, load_rubric
@@ -626,7 +629,7 @@ def test_a_regex_bomb_answer_costs_the_grader_a_moment(rubric):
 
 
 def test_every_text_answer_of_a_submission_shares_one_time_budget():
-    from grader.checks import MatchBudget
+    from grader.kinds.text import MatchBudget
     from grader.rubric import Question
 
     exponential = {"points": 1, "description": "a slow pattern", "any": ["(x+x+)+y", "(a|aa)+z", "x.*x.*x.*y"]}
@@ -669,12 +672,12 @@ def test_an_answer_with_lone_surrogates_can_be_stored(rubric):
 def test_a_mistake_message_pattern_cannot_stall_the_grader_on_a_student_message():
     import time
 
-    from grader.checks import _message_matches
+    from grader.checks import message_matches
 
     started = time.perf_counter()
-    assert _message_matches(r"(a+)+$", "a" * 40 + "b") is False  # catastrophic backtracking in `re`
+    assert message_matches(r"(a+)+$", "a" * 40 + "b") is False  # catastrophic backtracking in `re`
     assert time.perf_counter() - started < 2
-    assert _message_matches(r"matmul|not aligned", "shapes (1,4) and (16,4) not aligned")
+    assert message_matches(r"matmul|not aligned", "shapes (1,4) and (16,4) not aligned")
 
 
 # ---------------------------------------------------------------- compare rules per check (issue 11)
@@ -682,7 +685,7 @@ def test_a_mistake_message_pattern_cannot_stall_the_grader_on_a_student_message(
 
 def synthetic(expected, compare="auto", points=2, mistakes=(), variants=None, judge=None, **options):
     """A question and a function plan of one check `f(x)` with these expected outputs."""
-    from grader.reference import FunctionPlan
+    from grader.kinds.function import FunctionPlan
     from grader.rubric import FunctionCheck, Question
 
     spec = {"id": "f", "kind": "function", "name": "f", "points": points,
@@ -852,3 +855,16 @@ def test_a_value_check_of_an_int_beyond_the_int_str_limit():
     result = structured("int", huge, answer + 1, rtol=0, mistakes=mistakes)
     assert result.outcome == "failed" and "is a different number" in result.feedback
     assert structured("int", huge, answer + 1).outcome == "passed"  # within the default rtol
+
+
+def test_a_mistake_that_raises_is_matched_by_a_subclass_too_as_a_case_that_raises_is():
+    """A mistake's `raises: KeyError` was matched by the exact class name only, while a case's
+    `raises` accepted a subclass."""
+    mistake = {"id": "lookup", "raises": "LookupError", "feedback": "you look up instead of checking"}
+    question, plan = synthetic([1.0], mistakes=[mistake])
+    error = Reply("error", error={"type": "KeyError", "message": "'x'", "mro": ["KeyError", "LookupError",
+                                                                                  "Exception", "BaseException"]})
+    result = judge_function(question, plan, [error], Tolerance())
+    assert (result.outcome, result.mistake) == ("mistake", "lookup")
+    other = Reply("error", error={"type": "ValueError", "message": "", "mro": ["ValueError", "Exception"]})
+    assert judge_function(question, plan, [other], Tolerance()).mistake is None

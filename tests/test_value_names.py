@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from grader.checks import compare, judge_value, normalize
+from grader.checks import compare
+from grader.kinds.value import judge_value, normalize
 from grader.compare import Rules
 from grader.rubric import Question, Tolerance, ValueCheck
 from grader.runner import Reply

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from grader.checks import judge_value
+from grader.kinds.value import judge_value
 from grader.errors import RubricError
 from grader.pipeline import grade_submission
 from grader.reference import prepare
@@ -310,7 +310,7 @@ def test_a_judge_that_rejects_or_breaks_on_the_references_own_answer_is_refused(
 
 
 def test_a_judge_that_raises_while_grading_is_a_grader_error_for_that_check_only(tmp_path):
-    from grader.checks import judge_function
+    from grader.kinds.function import judge_function
 
     plan = prepare_with(tmp_path, {**CHECKS[0], "judge": "judge_that_breaks"})
     fplan = plan.functions["1a", "tokenize"]

@@ -19,15 +19,15 @@ from typing import Any, Callable
 
 from ..cases import (GRADING, PRACTICE, argument_problems, arrange, for_reference, for_reference_keywords, generator,
                      keywords, materialize, numbered_cases)
-from ..checks import CheckResult, _message_matches, article, raised_kind, result
+from ..checks import CheckResult, case_replies, article, message_matches, raised_kind, result
 from ..compare import JudgeError, Rules, rules_for, run_judge
 from ..compare import compare as compare_values
 from ..compare import kind as kind_of
 from ..compare import show
 from ..errors import ReferenceLoadError, RubricError
-from ..reference import Raised, as_plain, drawn, exception_names
+from ..reference import Plan, Raised, as_plain, drawn, exception_names
 from ..rubric import ObjectCheck, Question, Tolerance
-from ..runner import Reply, Request
+from ..runner import Reply, Request, RunReport
 from ..untrusted import clean_text
 
 
@@ -67,7 +67,15 @@ class ObjectPlan:
     support: ModuleType | None = field(default=None, repr=False)
 
 
+PLANS = "objects"  # the field of the Plan that holds these checks' plans (kinds/__init__.py)
+
+
 # ---------------------------------------------------------------- the trusted side
+
+
+def prepare(plan: Plan, question: Question, check: ObjectCheck, where: str, student: str | None = None) -> None:
+    """The cases' steps and the reference class's outcomes, into `plan.objects`."""
+    plan.objects[question.id, check.id] = plan_object(check, plan.reference, where, plan.support, student)
 
 
 def plan_object(check: ObjectCheck, reference: ModuleType, where: str, support: ModuleType | None = None,
@@ -225,15 +233,21 @@ def _take_steps(cls: type, steps: list[StepCall], support: ModuleType | None, wh
 # ---------------------------------------------------------------- asking the student's process
 
 
-def object_requests(key: str, plan: ObjectPlan) -> list[Request]:
+def requests(plan: Plan, key: str, question: Question, check: ObjectCheck, submission) -> list[Request]:
     """One request per case: all its steps, taken in one go by the student's process."""
-    return [Request(f"{key}/{number}", "steps", plan.check.name, timeout=plan.check.call_timeout,
+    return [Request(f"{key}/{number}", "steps", check.name, timeout=check.call_timeout,
                     steps=tuple((step.action, step.name, tuple(step.args), tuple(keywords(step.args).items()))
                                 for step in steps))
-            for number, steps in enumerate(plan.cases)]
+            for number, steps in enumerate(plan.objects[question.id, check.id].cases)]
 
 
 # ---------------------------------------------------------------- judging
+
+
+def judge(plan: Plan, key: str, question: Question, check: ObjectCheck, report: RunReport, submission,
+          budget) -> CheckResult:
+    object_plan = plan.objects[question.id, check.id]
+    return judge_object(question, object_plan, case_replies(report, key, len(object_plan.cases)), plan.rubric.tolerance)
 
 
 def judge_object(question: Question, plan: ObjectPlan, replies: list[Reply], tolerance: Tolerance) -> CheckResult:
@@ -382,7 +396,7 @@ def _matching_mistake(plan: ObjectPlan, replies: list[Reply], rules: Rules):
     for mistake in plan.check.mistakes:
         if mistake.raises is not None:
             if any(step.status == "error" and raised_kind(step.error, mistake.raises)
-                   and _message_matches(mistake.message, (step.error or {}).get("message", ""))
+                   and message_matches(mistake.message, (step.error or {}).get("message", ""))
                    for reply in replies for step in reply.steps):
                 return mistake
             continue
