@@ -291,9 +291,27 @@ def describe_case(names: list[str], args: tuple[Any, ...], support: Any = None) 
         elif type(arg).__name__ == "DataFrame":
             parts.append(f"{name} a DataFrame of shape {tuple(arg.shape)}")
         else:
-            text = repr(arg)
+            text = stable_repr(arg)
             parts.append(f"{name}={text if len(text) <= 40 else text[:37] + '...'}")
     return ", ".join(parts)
+
+
+def stable_repr(value: Any) -> str:
+    """`repr`, but the same on every run: a set's items sorted (Python's set order follows
+    string hashes, which change from one process to the next)."""
+    if type(value) in (set, frozenset):
+        items = sorted(stable_repr(item) for item in value)
+        if not items:
+            return f"{type(value).__name__}()"
+        inner = "{" + ", ".join(items) + "}"
+        return inner if type(value) is set else f"frozenset({inner})"
+    if type(value) is list:
+        return "[" + ", ".join(stable_repr(item) for item in value) + "]"
+    if type(value) is tuple:
+        return "(" + ", ".join(stable_repr(item) for item in value) + ("," if len(value) == 1 else "") + ")"
+    if type(value) is dict:
+        return "{" + ", ".join(f"{stable_repr(k)}: {stable_repr(v)}" for k, v in value.items()) + "}"
+    return repr(value)
 
 
 def describe_fixture(value: dict, support: Any = None) -> str:

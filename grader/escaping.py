@@ -115,9 +115,13 @@ def markdown_text(text: str, limit: int = TEXT_LIMIT) -> str:
         out.append(_SPECIAL.sub(r"\\\g<0>", text[i:run.start()]))
         width = len(run.group())
         closing = next((m for m in _BACKTICKS.finditer(text, run.end()) if len(m.group()) == width), None)
-        if closing is None or _MARKUP & set(text[run.end():closing.start()]):
+        if closing is None:
             out.append("\\`" * width)  # literal backticks; what follows is read as text
             i = run.end()
+        elif _MARKUP & set(text[run.end():closing.start()]):  # the whole span as text, both ends literal
+            inner = _SPECIAL.sub(r"\\\g<0>", text[run.end():closing.start()])
+            out.append("\\`" * width + inner + "\\`" * width)
+            i = closing.end()
         else:  # a code span such as `lora_fnn` or `answer:1a`: literal in Markdown, and no markup even as text
             out.append(text[run.start():closing.end()])
             i = closing.end()

@@ -124,6 +124,13 @@ class DictSpec(Spec):
     dict_: Annotated[dict[Union[bool, int, float, str], Any], Field(alias="dict")]
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
+    @model_validator(mode="after")
+    def _no_boolean_keys(self) -> DictSpec:
+        if any(type(key) is bool for key in self.dict_):
+            raise ValueError("a key is true or false: YAML reads on, off, yes, no, true and false as booleans; "
+                             "quote the key (\"on\") if it is a word")
+        return self
+
 
 class TupleSpec(Spec):
     """A tuple: `{tuple: [1, 2]}`."""

@@ -405,3 +405,16 @@ def test_a_raising_case_draws_like_any_other():
     assert type(first) is tuple and second.raises == "ValueError"
     assert np.array_equal(second[0], np.random.default_rng([4, 1]).normal(size=3))
     assert len(generate_cases(check, cases.PRACTICE)) == 2
+
+
+def test_a_set_argument_is_described_the_same_way_in_every_process():
+    """A failing case's feedback showed a set with repr(), whose order follows string hashes,
+    which differ from one process to the next: results.csv changed between runs."""
+    import subprocess
+    import sys
+
+    script = ("from grader.cases import describe_case; "
+              "print(describe_case(['s', 'f'], ({'the', 'on', 'a', 'of'}, frozenset({'x', 'y'}))))")
+    shown = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={"PYTHONHASHSEED": str(seed)}).stdout for seed in range(6)}
+    assert shown == {"s={'a', 'of', 'on', 'the'}, f=frozenset({'x', 'y'})\n"}

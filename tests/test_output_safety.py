@@ -110,6 +110,15 @@ def test_the_graders_code_spans_stay_and_student_backticks_cannot_break_out():
     assert "<code>lora_fnn</code>" in page and "<strong>e</strong>" not in page and "<img" not in page
 
 
+def test_a_code_span_with_brackets_is_shown_as_text_and_the_spans_after_it_stay_code():
+    """An object step `Vocabulary(['the', 'cat'])` had only its opening backtick escaped, so
+    its closing one paired with the next span's and the rest of the line came out garbled."""
+    page = rendered(markdown_text("after `Vocabulary(['the', 'cat'])`, `.size` returned a list"))
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert "after `Vocabulary(['the', 'cat'])`, .size returned a list" in text
+    assert "<code>.size</code>" in page
+
+
 def test_random_student_text_never_becomes_markup():
     rng = random.Random(11)
     pieces = ["*", "_", "**", "`", "``", "[", "]", "(", ")", "!", "<", ">", "&", "#", "\\", "\n", "\n\n", " ", "a",

@@ -614,3 +614,13 @@ def test_a_random_array_that_could_draw_one_value_only_is_refused(spec, problem)
     with pytest.raises(ValidationError, match=problem.replace("(", r"\(").replace(")", r"\)")):
         ArraySpec.model_validate(spec)
     ArraySpec.model_validate({**spec, "low": 0, "high": 10})
+
+
+def test_a_dict_argument_with_a_key_yaml_read_as_a_boolean_is_refused_with_the_reason(tmp_path):
+    """`{dict: {the: 3, on: 1}}` silently became the key True."""
+    (tmp_path / "ref.py").write_text("def f(d):\n    return d\n")
+    (tmp_path / "r.yaml").write_text('title: t\nreference: ref.py\nquestions:\n  - id: "1"\n    checks:\n'
+                                     '      - {id: f, kind: function, name: f, points: 1,\n'
+                                     '         cases: [{d: {dict: {the: 3, on: 1}}}]}\n')
+    with pytest.raises(RubricError, match=r'YAML reads on, off, yes, no, true and false as booleans; quote the key'):
+        load_rubric(tmp_path / "r.yaml")

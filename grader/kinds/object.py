@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 from ..cases import (GRADING, PRACTICE, argument_problems, arrange, for_reference, for_reference_keywords, generator,
-                     keywords, materialize, numbered_cases)
+                     keywords, materialize, numbered_cases, stable_repr)
 from ..checks import CheckResult, case_replies, article, message_matches, raised_kind, result
 from ..compare import JudgeError, Rules, rules_for, run_judge
 from ..compare import compare as compare_values
@@ -386,8 +386,8 @@ def _short(value: Any) -> str:
 
     if wire.is_fixture(value):
         return f"<{value['__fixture__']}>"
-    if type(value) in (list, tuple, set, dict) and len(repr(value)) <= 40:
-        return repr(value)
+    if type(value) in (list, tuple, set, frozenset, dict) and len(stable_repr(value)) <= 40:
+        return stable_repr(value)
     return show(value)
 
 
