@@ -42,6 +42,8 @@ class CheckResult:
     answer: str | None = None  # the free text a reviewer reads (text checks only)
     reviewer: str | None = None  # who gave manual_points, with their comment
     comment: str | None = None
+    confidence: float | None = None  # how sure a suggestion for free text is (0..1); None: not a suggestion
+    flags: str | None = None  # for the reviewer only, e.g. "reads like a keyword list"
 
     @property
     def points(self) -> float:

@@ -150,8 +150,14 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
     spec = load_rubric(rubric or default_rubric(out, submissions))
     plan = _planned(spec)
     found, warnings = discover(submissions, spec.entry, read=False)
+    roster, timestamps = _as_last_time(out, roster, timestamps, warnings)
     enrolled = read_roster(roster) if roster else None
     times = submission_times(found, timestamps) if spec.deadline else {}
+    if spec.deadline is not None and timestamps is None:
+        late = sum(1 for when in times.values() if when > spec.deadline)
+        if found and late * 2 >= len(found):
+            warnings.append(f"{late} of {len(found)} submissions count as late by their files' modification times; "
+                            "if the files were copied or unpacked, pass the hand-in times with --timestamps")
     if enrolled is not None:
         strangers = sorted({s.student for s in found} - set(enrolled))
         if strangers:
@@ -167,6 +173,9 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
     if not confinement.sandboxed and any(s.status == "unread" for s in found):
         click.echo(f"grade: WARNING: student code will run {confinement.description}", err=True)
     outputs = Outputs(plan, out)
+    if outputs.record is not None:  # what `grade` needs to grade the folder the same way again
+        outputs.record.update({name: str(path.resolve()) for name, path in
+                               (("roster", roster), ("timestamps", timestamps)) if path is not None})
     outputs.times, outputs.roster = times, set(enrolled) if enrolled is not None else None
     outputs.prepare()
     ledger = Ledger(out)
@@ -181,6 +190,24 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
     outputs.finish(students, (store.load(submission) for submission in found), ledger)
     ledger.close()
     return Summary(students, warnings, time.monotonic() - started)
+
+
+def _as_last_time(out: Path, roster: Path | None, timestamps: Path | None,
+                  warnings: list[str]) -> tuple[Path | None, Path | None]:
+    """--roster and --timestamps: as given, else as the last run of OUT was given them (while
+    those files exist), with a warning; a regrade without them would drop the roster's
+    students and make everyone late by the files' times."""
+    from .record import read_record
+
+    record = read_record(out) or {}
+    chosen = []
+    for option, given in (("roster", roster), ("timestamps", timestamps)):
+        previous = record.get(option)
+        if given is None and isinstance(previous, str) and Path(previous).is_file():
+            given = Path(previous)
+            warnings.append(f"--{option} {previous}, as in the last run of {out} (pass --{option} to use another)")
+        chosen.append(given)
+    return chosen[0], chosen[1]
 
 
 def _planned(spec):
@@ -222,19 +249,25 @@ def _with_progress_bar(plan, found, runner, store, outputs, jobs, regrade):
                          on_done=lambda s: bar.update(task, advance=1, last=s.student))
 
 
+def _many(count: int, thing: str) -> str:
+    return f"{count} {thing}{'' if count == 1 else 's'}"
+
+
 def describe_summary(summary, out: Path) -> str:
     parts = [f"{summary.count('ok')} ok"]
     labels = {"error": "with errors", "load_error": "did not load", "unreadable": "unreadable", "empty": "empty",
               "duplicate": "duplicate ids", "missing": "missing (on the roster, no submission)"}
     parts += [f"{summary.count(status)} {label}" for status, label in labels.items() if summary.count(status)]
-    lines = [f"Graded {len(summary.students)} students in {summary.seconds:.1f} s: {', '.join(parts)}."]
+    lines = [f"Graded {_many(len(summary.students), 'student')} in {summary.seconds:.1f} s: {', '.join(parts)}."]
     if summary.unsandboxed:
-        lines.append(f"WARNING: {summary.unsandboxed} submissions ran WITHOUT a sandbox; their status says so. "
-                     "Install bubblewrap, and use --sandbox required for course runs.")
+        lines.append(f"WARNING: {_many(summary.unsandboxed, 'submission')} ran WITHOUT a sandbox; their status says "
+                     "so. Install bubblewrap, and use --sandbox required for course runs.")
     if summary.to_review:
-        lines.append(f"{summary.to_review} free-text answers have suggested points and await review.")
+        one = summary.to_review == 1
+        lines.append(f"{_many(summary.to_review, 'free-text answer')} {'has' if one else 'have'} suggested points "
+                     f"and {'awaits' if one else 'await'} review.")
     if summary.warnings:
-        lines.append(f"{len(summary.warnings)} warnings (above).")
+        lines.append(f"{_many(len(summary.warnings), 'warning')} (above).")
     lines.append(f"Wrote {out / 'gradebook.csv'}, {out / 'results.csv'} and {out / 'feedback'}/.")
     return "\n".join(lines)
 
@@ -295,11 +328,18 @@ def check_command(submission: Path, bundle: Path | None) -> None:
               help="Only the K-th of N shares of the students, for N reviewers.")
 @click.option("--import", "sheet", type=click.Path(path_type=Path), default=None,
               help="Record the points and comments of a filled-in review sheet.")
-@click.option("--reviewer", default=None, help="Who reviewed (required with --import).")
+@click.option("--reviewer", default=None,
+              help="Who reviews (required with --import; with --serve, default: your login name).")
+@click.option("--serve", is_flag=True, default=False,
+              help="Review QUESTION in the browser: a local page (127.0.0.1 only, with an access token) whose "
+                   "scores go straight to the ledger.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port of the --serve page (0: any free port).")
 @friendly_errors
 def review_command(question: str | None, out: Path, rubric: Path | None, share: str, sheet: Path | None,
-                   reviewer: str | None) -> None:
-    """Review one QUESTION's free-text answers across all students, or --import a sheet."""
+                   reviewer: str | None, serve: bool, port: int) -> None:
+    """Review one QUESTION's free-text answers across all students (by groups of similar
+    answers), in a sheet or in the browser (--serve), or --import a filled-in sheet."""
     from .ledger import Ledger
     from .record import regrade_command, rubric_for
     from .review import import_sheet, write_sheets
@@ -308,10 +348,12 @@ def review_command(question: str | None, out: Path, rubric: Path | None, share: 
         raise GradeError(f"{out}: no grading results here; run `grade SUBMISSIONS --out {out}` first")
     spec, warnings = rubric_for(out, rubric)
     _warn(warnings)
-    ledger = Ledger(out)
     if sheet is not None:
+        if serve:
+            raise GradeError("--import and --serve do not go together: import the sheet, then serve the question")
         if not reviewer:
             raise GradeError("--import needs --reviewer NAME: manual scores are recorded with who gave them")
+        ledger = Ledger(out)
         count = import_sheet(spec, ledger, sheet, reviewer)
         click.echo(f"Recorded {count} scores by {reviewer}. Run {regrade_command(out, spec.path)} again to "
                    "update the gradebook (nothing is run again).")
@@ -323,7 +365,16 @@ def review_command(question: str | None, out: Path, rubric: Path | None, share: 
         assert 1 <= part <= parts
     except (ValueError, AssertionError):
         raise GradeError(f"--share {share!r}: write K/N with 1 <= K <= N, e.g. 2/3") from None
-    written = write_sheets(spec, ledger, out, question, (part, parts))
+    def warn(warning: str) -> None:
+        _warn([warning])
+
+    if serve:
+        from .review_server import default_reviewer, serve as serve_review
+
+        serve_review(spec, out, question, reviewer or default_reviewer(), port=port, share=(part, parts),
+                     echo=click.echo, warn=warn)
+        return
+    written = write_sheets(spec, Ledger(out), out, question, (part, parts), warn=warn)
     click.echo("Wrote " + " and ".join(str(p) for p in written) + ".")
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .escaping import TEXT_LIMIT, csp_meta, markdown_text
 from .rubric import Rubric
-from .scoring import StudentResult, question_points, total_points
+from .scoring import StudentResult, StudentRow, question_points, total_points
 
 MAX_CELL_ERRORS = 20  # cells that raised, listed one by one; the rest are counted
 MAX_NOTES = 30  # notes of any kind, whatever their wording
@@ -29,13 +29,20 @@ LABELS = {
 }
 
 
-def render_markdown(rubric: Rubric, student: StudentResult) -> str:
+def render_markdown(rubric: Rubric, student: StudentResult, row: StudentRow | None = None) -> str:
+    """The student's page; with their gradebook `row`, the total is the gradebook's (after a
+    late penalty, which the page then explains)."""
     points = question_points(rubric, student.checks)
     by_question: dict[str, list] = {}
     for check in student.checks:
         by_question.setdefault(check.question, []).append(check)
     lines = [f"# {rubric.title}: feedback for {markdown_text(student.student, 200)}", ""]
-    summary = f"**Total: {_num(total_points(student.checks))} / {_num(rubric.max_total)}** (status: {student.status})"
+    earned = total_points(student.checks, rubric.count_suggested)
+    total = row.total if row is not None else earned
+    summary = f"**Total: {_num(total)} / {_num(rubric.max_total)}** (status: {student.status})"
+    if row is not None and row.late_penalty:
+        summary += (f". Handed in {row.days_late:g} days after the deadline: {_num(row.late_penalty)} of the "
+                    f"{_num(earned)} points earned are taken off")
     if student.to_review:
         summary += f". {student.to_review} free-text answers are provisional until a reviewer confirms them"
     lines += [summary + ".", ""]
@@ -79,14 +86,14 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
-def render_html(rubric: Rubric, student: StudentResult) -> str:
+def render_html(rubric: Rubric, student: StudentResult, row: StudentRow | None = None) -> str:
     """The same page as HTML, self-contained, for students who read feedback in a browser."""
     import html
 
     from markdown_it import MarkdownIt
 
     markdown = MarkdownIt("commonmark", {"html": False}).disable(["link", "image", "autolink"])
-    body = markdown.render(render_markdown(rubric, student))
+    body = markdown.render(render_markdown(rubric, student, row))
     return f"""<!doctype html>
 <html lang=en><head><meta charset=utf-8>{csp_meta()}
 <title>{html.escape(rubric.title)}: {html.escape(student.student[:200])}</title>

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from .escaping import safe_frame, spreadsheet_safe
 from .rubric import Rubric
-from .scoring import StudentResult, StudentRow
+from .scoring import StudentResult, StudentRow, counted
 
 RESULT_COLUMNS = ["student", "question", "check", "points", "max_points", "outcome", "feedback",
-                  "auto_points", "manual_points", "reviewer"]
+                  "auto_points", "manual_points", "reviewer", "confidence"]
 
 
 def gradebook_frame(rubric: Rubric, rows: list[StudentRow]):
@@ -34,18 +34,21 @@ def gradebook_frame(rubric: Rubric, rows: list[StudentRow]):
 
 
 @contextlib.contextmanager
-def results_file(path: Path):
+def results_file(path: Path, count_suggested: bool = True):
     """results.csv, one row per student and check, written as results come: yields a
-    function that adds one student's rows, so memory does not grow with N."""
+    function that adds one student's rows, so memory does not grow with N. `points` is what
+    the check counts with (scoring.counted); `auto_points` what was suggested or computed,
+    `confidence` how sure a suggestion for free text is."""
     with atomic_file(path) as stream:
         writer = csv_writer(stream)
         writer.writerow(RESULT_COLUMNS)
 
         def add(student: StudentResult) -> None:
             writer.writerows(
-                [student.student, c.question, c.check, _number(c.points), _number(c.max_points), c.outcome,
-                 c.feedback, _number(c.auto_points), "" if c.manual_points is None else _number(c.manual_points),
-                 c.reviewer or ""] for c in student.checks)
+                [student.student, c.question, c.check, _number(counted(c, count_suggested)),
+                 _number(c.max_points), c.outcome, c.feedback, _number(c.auto_points),
+                 "" if c.manual_points is None else _number(c.manual_points), c.reviewer or "",
+                 "" if c.confidence is None else f"{c.confidence:.2f}"] for c in student.checks)
 
         yield add
 

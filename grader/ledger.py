@@ -49,6 +49,7 @@ create table if not exists manual (
     answer_hash text not null
 );
 create index if not exists manual_by_check on manual(student, question, check_id, id);
+create index if not exists results_by_answer on results(student, question, check_id, answer_hash);
 """
 
 
@@ -146,6 +147,21 @@ class Ledger:
                 "values (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(s.student, s.question, s.check, s.points, s.comment, s.reviewer, s.at or now(), s.answer_hash)
                  for s in scores])
+
+    def reviewed_answers(self) -> dict[tuple[str, str], list[tuple[str, float]]]:
+        """Per (question, check): every answer a reviewer scored, as (answer, points), from the
+        latest manual score of each student's check and the text it was given for."""
+        rows = self._db.execute(
+            "select m.question, m.check_id, m.points, (select r.answer from results r where r.student = m.student "
+            "and r.question = m.question and r.check_id = m.check_id and r.answer_hash = m.answer_hash "
+            "and r.answer is not null limit 1) from manual m where m.id = (select max(id) from manual n "
+            "where n.student = m.student and n.question = m.question and n.check_id = m.check_id) "
+            "order by m.question, m.check_id, m.student")
+        reviewed: dict[tuple[str, str], list[tuple[str, float]]] = {}
+        for question, check, points, answer in rows:
+            if answer is not None and math.isfinite(points):
+                reviewed.setdefault((question, check), []).append((answer, points))
+        return reviewed
 
     def manual_scores(self) -> dict[tuple[str, str, str], ManualScore]:
         """The latest manual score of every check that has one."""

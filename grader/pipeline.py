@@ -79,12 +79,12 @@ class Outputs:
     def add(self, result: StudentResult) -> StudentRow:
         result = apply_manual(result, self.manual)
         stem = file_stem(result.student)  # never a path, never too long, whatever the id
+        row = row_of(self.plan.rubric, result, self.times.get(result.student))
         try:
-            write_atomically(self.out / "feedback" / f"{stem}.md", render_markdown(self.plan.rubric, result))
-            write_atomically(self.out / "feedback" / f"{stem}.html", render_html(self.plan.rubric, result))
+            write_atomically(self.out / "feedback" / f"{stem}.md", render_markdown(self.plan.rubric, result, row))
+            write_atomically(self.out / "feedback" / f"{stem}.html", render_html(self.plan.rubric, result, row))
         except OSError as exc:
             raise self._error(exc) from None
-        row = row_of(self.plan.rubric, result, self.times.get(result.student))
         if self.roster is not None and result.student not in self.roster:
             row = replace(row, status=row.status + NOT_ON_ROSTER)
         return row
@@ -96,7 +96,7 @@ class Outputs:
         Last, the folder's record of the rubric it was graded with (record.py)."""
         try:
             write_csv(gradebook_frame(self.plan.rubric, rows), self.out / "gradebook.csv")
-            with results_file(self.out / "results.csv") as add:
+            with results_file(self.out / "results.csv", self.plan.rubric.count_suggested) as add:
                 def written():
                     for result in results:
                         add(apply_manual(result, self.manual))

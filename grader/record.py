@@ -99,7 +99,10 @@ def regrade_command(out: Path, rubric: Path | str | None = None) -> str:
         record = read_record(out)
         rubric = record["path"] if record is not None else "RUBRIC"
     shown = "RUBRIC" if rubric == "RUBRIC" else shlex.quote(str(rubric))
-    return f"`grade SUBMISSIONS --rubric {shown} --out {shlex.quote(str(out))}`"
+    record = read_record(out) or {}
+    extra = "".join(f" --{option} {shlex.quote(record[option])}" for option in ("roster", "timestamps")
+                    if isinstance(record.get(option), str))
+    return f"`grade SUBMISSIONS --rubric {shown} --out {shlex.quote(str(out))}{extra}`"
 
 
 def _digest_or_none(path: Path) -> str | None:

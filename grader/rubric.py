@@ -330,6 +330,9 @@ class ValueCheck(CheckBase, Comparison):
                 hint = " (YAML reads 175.0e9 as text: write 1.75e+11 or 175000000000)" \
                     if type(value) is str and self.type in ("int", "float") else ""
                 raise ValueError(f"{what} is {value!r}, not of the check's type {self.type}{hint}")
+        if self.accept and self.type != "str":
+            raise ValueError(f"`accept` lists other right names for a `type: str` answer, and this check's type is "
+                             f"{self.type}; remove `accept` (for numbers, widen `rtol` instead)")
         if self.compare == "unordered" and self.type in ("int", "float", "bool", "str", "dict", "set"):
             raise ValueError(f"`compare: unordered` compares lists, tuples, arrays and DataFrames, not a {self.type}")
         if self.compare == "normalized" and self.type in ("int", "float", "bool"):
@@ -338,15 +341,24 @@ class ValueCheck(CheckBase, Comparison):
 
 
 class Criterion(Spec):
+    """One thing a free-text answer should say: its `description` in plain words, short
+    `examples` of answers that meet it, and `any` patterns (regexes; one signal among others).
+    An answer meets it by meaning (semantic.py), not by keywords alone."""
+
     points: Annotated[float, Field(gt=0)]
     description: Annotated[str, Field(min_length=1)]
-    any: Annotated[list[str], Field(min_length=1)]
+    examples: list[Annotated[str, Field(min_length=1)]] = []
+    any: list[str] = []
 
     @field_validator("any")
     @classmethod
     def _patterns_compile(cls, patterns: list[str]) -> list[str]:
         # compiled as the grader runs them: with the `regex` engine, whose searches take a timeout
         for pattern in patterns:
+            control = next((c for c in pattern if ord(c) < 32 and c not in "\t\n"), None)
+            if control is not None:
+                raise ValueError(f"pattern {pattern!r} holds the control character {control!r}: in YAML's double "
+                                 "quotes \\b is a backspace; write the pattern in single quotes ('\\bword')")
             try:
                 regex.compile(pattern, TEXT_FLAGS)
             except (regex.error, ValueError, TypeError, OverflowError, RecursionError) as exc:
@@ -357,15 +369,35 @@ class Criterion(Spec):
 class TextCheck(CheckBase):
     kind: Literal["text"]
     answer: str | None = None
-    criteria: Annotated[list[Criterion], Field(min_length=1)]
+    # reference answers, one or several; with them `criteria` may be left out (then the whole
+    # check is one criterion: saying what the model answer says)
+    model_answer: list[Annotated[str, Field(min_length=1)]] = []
+    criteria: list[Criterion] = []
     min_words: Annotated[int, Field(ge=0)] = 3
+
+    @field_validator("model_answer", mode="before")
+    @classmethod
+    def _one_or_several(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _criteria_add_up(self) -> TextCheck:
+        if not self.criteria:
+            if not self.model_answer:
+                raise ValueError("give `criteria` (what the answer should say), a `model_answer`, or both")
+            return self
         total = sum(c.points for c in self.criteria)
         if abs(total - self.points) > 1e-9:
             raise ValueError(f"criteria points add up to {total:g}, but the check is worth {self.points:g}")
         return self
+
+    @property
+    def scored_criteria(self) -> list[Criterion]:
+        """The criteria an answer is scored by: the rubric's, or the model answer as one."""
+        if self.criteria:
+            return list(self.criteria)
+        return [Criterion(points=self.points, description=self.description or "says what the model answer says",
+                          examples=list(self.model_answer))]
 
 
 PYTHON_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -513,6 +545,8 @@ class Rubric(Spec):
     late: LatePolicy = LatePolicy()
     limits: Limits = Limits()
     tolerance: Tolerance = Tolerance()
+    # whether free-text points a reviewer has not confirmed yet count in totals
+    count_suggested: bool = True
     # what the student's template imports (`grade assign`), each `numpy as np` or `from x import y`
     template_imports: list[str] = ["numpy as np"]
     questions: Annotated[list[Question], Field(min_length=1)]

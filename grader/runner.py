@@ -338,8 +338,8 @@ class Runner:
                dead: dict[str, Reply], report: RunReport) -> list[Request]:
         """Answer requests in order; return those left when the session had to be dropped."""
         for index, request in enumerate(pending):
-            if request.name in dead and request.op in ("call", "steps"):
-                report.replies[request.key] = dead[request.name]
+            if _check_of(request) in dead and request.op in ("call", "steps"):
+                report.replies[request.key] = dead[_check_of(request)]
                 continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -358,7 +358,7 @@ class Runner:
                 report.code_seconds += reply.seconds
                 continue
             report.replies[request.key] = reply
-            dead[request.name] = reply
+            dead[_check_of(request)] = reply  # its check's other cases are not tried: they would cost as much
             return pending[index + 1:]
         return []
 
@@ -734,6 +734,13 @@ class _Session:
                 message = _parse(line)
                 if message is not None and message.pop("secret", None) == self.secret:
                     return message
+
+
+def _check_of(request: Request) -> str:
+    """The check a request belongs to (its key without the case number: `2c/lora/3` -> `2c/lora`).
+    After a call ended or hung its process, the other cases of the same check are not tried;
+    other checks of the same function still are, on their own cases."""
+    return request.key.rsplit("/", 1)[0] if request.key.count("/") >= 2 else request.key
 
 
 def _children(pid: int) -> list[int]:

@@ -40,15 +40,26 @@ class StudentResult:
                    if c.outcome == "needs_rereview" or (c.outcome == "needs_review" and c.manual_points is None))
 
 
+PROVISIONAL = ("needs_review", "needs_rereview")  # suggested points no reviewer has confirmed
+
+
+def counted(check: CheckResult, count_suggested: bool = True) -> float:
+    """The points a check counts with: a reviewer's when given; a suggestion for free text
+    that no reviewer confirmed counts only if the rubric says so (`count_suggested`)."""
+    if not count_suggested and check.manual_points is None and check.outcome in PROVISIONAL:
+        return 0.0
+    return check.points
+
+
 def question_points(rubric: Rubric, checks: tuple[CheckResult, ...]) -> dict[str, float]:
     points = {qid: 0.0 for qid in rubric.question_ids}
     for check in checks:
-        points[check.question] = round(points[check.question] + check.points, 6)
+        points[check.question] = round(points[check.question] + counted(check, rubric.count_suggested), 6)
     return points
 
 
-def total_points(checks: tuple[CheckResult, ...]) -> float:
-    return round(sum(c.points for c in checks), 6)
+def total_points(checks: tuple[CheckResult, ...], count_suggested: bool = True) -> float:
+    return round(sum(counted(c, count_suggested) for c in checks), 6)
 
 
 def run_status(checks: tuple[CheckResult, ...], load_failed: bool) -> str:
@@ -77,7 +88,7 @@ class StudentRow:
 
 
 def row_of(rubric: Rubric, result: StudentResult, submitted: datetime | None = None) -> StudentRow:
-    earned = total_points(result.checks)
+    earned = total_points(result.checks, rubric.count_suggested)
     days, penalty = late_penalty(rubric, submitted, earned)
     return StudentRow(result.student, result.status, question_points(rubric, result.checks),
                       round(earned - penalty, 6), result.to_review, seconds(result.seconds),

@@ -252,3 +252,24 @@ def test_the_bundle_carries_each_checks_comparison_rule(plan):
     entries = {c["id"]: c for c in bundle_for(plan)["questions"][0]["checks"]}
     assert entries["echo"]["compare"] == "exact" and entries["mean"]["compare"] == "auto"
     assert entries["echo"]["ordered"] is False and entries["echo"]["loose_types"] is False
+
+
+def test_a_case_that_hangs_costs_its_own_check_not_another_check_of_the_same_function(tmp_path, confinement):
+    """After one case of `bin_counts` hung its process, every later request for `bin_counts`
+    got the same timeout, so a second check of the function (other cases) lost its points
+    with feedback saying its case had timed out, though it never ran."""
+    (tmp_path / "ref.py").write_text("def double(x):\n    return [2 * v for v in x]\n")
+    checks = [{"id": "long", "kind": "function", "name": "double", "points": 1,
+               "cases": [{"x": [1, 2, 3, 4, 5]}, {"x": [1]}]},
+              {"id": "short", "kind": "function", "name": "double", "points": 1, "cases": [{"x": [7, 8]}]}]
+    data = {"title": "t", "reference": "ref.py", "limits": {"call_timeout": 1, "submission_timeout": 30},
+            "questions": [{"id": "1", "checks": checks}]}
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(data))
+    plan = prepare(load_rubric(tmp_path / "r.yaml"))
+    (tmp_path / "sub.py").write_text("def double(x):\n    while len(x) == 5:\n        pass\n"
+                                     "    return [2 * v for v in x]\n")
+    with Runner.for_rubric(plan.rubric, confinement=confinement) as runner:
+        result = grade_submission(plan, read_submission(tmp_path / "sub.py", "sub"), runner)
+    checks = {c.check: c for c in result.checks}
+    assert checks["long"].outcome == "timeout" and "in case 1 of 2" in checks["long"].feedback
+    assert (checks["short"].outcome, checks["short"].auto_points) == ("passed", 1.0)

@@ -68,6 +68,13 @@ def test_a_late_submission_is_penalised_as_the_rubric_says(folder, tmp_path):
     assert grades.loc["dave", "late_penalty"] == pytest.approx(0.2 * earned["dave"])  # 2 days begun, 10 % each
     assert grades.loc["dave", "total"] == pytest.approx(0.8 * earned["dave"])
     assert grades.loc["erin", "total"] == 0 and grades.loc["erin", "days_late"] > 3
+    # the student's page says the gradebook's total and why it is lower (it said the points before the penalty)
+    page = (tmp_path / "out" / "feedback" / "dave.md").read_text()
+    total = grades.loc["dave", "total"]
+    assert f"**Total: {total:g} / " in page
+    assert (f"Handed in 1.5 days after the deadline: {grades.loc['dave', 'late_penalty']:g} of the "
+            f"{earned['dave']:g} points earned are taken off") in page
+    assert "after the deadline" not in (tmp_path / "out" / "feedback" / "alice.md").read_text()
 
 
 def test_without_timestamps_the_files_modification_times_count(folder, tmp_path):
@@ -90,3 +97,29 @@ def test_late_penalty_is_pure_and_graceful(rubric):
     assert late_penalty(strict, datetime(2025, 5, 20, 22, 5, tzinfo=timezone.utc), 40) == (0.0, 0.0)
     assert late_penalty(strict, datetime(2025, 5, 22, 22, 30, tzinfo=timezone.utc), 40)[1] == 40  # capped at all
     assert late_penalty(rubric, datetime(2030, 1, 1, tzinfo=timezone.utc), 40) == (0.0, 0.0)  # no deadline
+
+
+def test_grading_again_without_roster_and_times_uses_the_last_runs_and_says_so(folder, tmp_path):
+    """The hint after a review import ("run `grade SUBMISSIONS --rubric R --out OUT` again")
+    dropped --roster and --timestamps: the roster's students vanished and, with the files'
+    copy times, everyone was late and scored 0."""
+    from grader.record import regrade_command
+
+    rubric = late_rubric(tmp_path, "{per_day: 0.1, zero_after_days: 3}")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name,email\nalice,A,a@uni.example\ndave,D,d@uni.example\nerin,E,e@uni.example\n"
+                      "zed,Z,z@uni.example\n")
+    times = tmp_path / "times.csv"
+    times.write_text("id,submitted_at\nalice,2025-05-20T23:00:00+02:00\ndave,2025-05-20T23:00:00+02:00\n"
+                     "erin,2025-05-20T23:00:00+02:00\n")
+    out = tmp_path / "out"
+    main(submissions=folder, rubric=rubric, out=out, jobs=2, roster=roster, timestamps=times)
+    first = (out / "gradebook.csv").read_text()
+    command = regrade_command(out)
+    assert f"--roster {roster}" in command and f"--timestamps {times}" in command
+    summary = main(submissions=folder, rubric=rubric, out=out, jobs=2)
+    assert (out / "gradebook.csv").read_text() == first
+    assert f"--roster {roster}, as in the last run of {out}" in " ".join(summary.warnings)
+    # a first run without hand-in times, where the files' times make most students late, is warned about
+    fresh = main(submissions=folder, rubric=rubric, out=tmp_path / "fresh", jobs=2)
+    assert "3 of 3 submissions count as late by their files' modification times" in " ".join(fresh.warnings)

@@ -624,3 +624,21 @@ def test_a_dict_argument_with_a_key_yaml_read_as_a_boolean_is_refused_with_the_r
                                      '         cases: [{d: {dict: {the: 3, on: 1}}}]}\n')
     with pytest.raises(RubricError, match=r'YAML reads on, off, yes, no, true and false as booleans; quote the key'):
         load_rubric(tmp_path / "r.yaml")
+
+
+@pytest.mark.parametrize("check, problem", [
+    ({"id": "t", "kind": "text", "points": 1, "criteria": [{"points": 1, "description": "d", "any": ["\bword"]}]},
+     "holds the control character '\\x08': in YAML's double quotes \\b is a backspace"),
+    ({"id": "v", "kind": "value", "name": "V", "type": "int", "points": 1, "accept": ["3"]},
+     "`accept` lists other right names for a `type: str` answer, and this check's type is int"),
+])
+def test_what_a_rubric_would_silently_ignore_is_refused(check, problem):
+    """A pattern written in double quotes ("\\bword") held a backspace and never matched;
+    `accept` on a number was ignored. `grade validate` said the rubric was valid."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from grader.rubric import CheckSpec
+
+    with pytest.raises(ValidationError) as error:
+        TypeAdapter(CheckSpec).validate_python(check)
+    assert problem in str(error.value)
