@@ -140,6 +140,7 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
          progress: bool = False):
     """Grade a folder; the library entry point behind `grade SUBMISSIONS`. Returns a Summary."""
     from .ledger import Ledger
+    from .semantic import Labelled
     from .pipeline import Outputs, Summary, grade_all
     from .runner import Runner
     from .store import ResultStore
@@ -180,6 +181,8 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
     outputs.prepare()
     ledger = Ledger(out)
     outputs.manual = ledger.manual_scores()
+    outputs.reviewed = {key: [Labelled(answer, points) for answer, points in answers]
+                        for key, answers in ledger.reviewed_answers().items()}
     store = ResultStore(out, plan, confinement.sandboxed, reuse=not force)
     jobs = jobs or os.cpu_count() or 1
     with Runner.for_rubric(spec, confinement=confinement) as runner:
@@ -365,6 +368,7 @@ def review_command(question: str | None, out: Path, rubric: Path | None, share: 
         assert 1 <= part <= parts
     except (ValueError, AssertionError):
         raise GradeError(f"--share {share!r}: write K/N with 1 <= K <= N, e.g. 2/3") from None
+
     def warn(warning: str) -> None:
         _warn([warning])
 

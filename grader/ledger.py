@@ -36,7 +36,7 @@ create table if not exists results (
     run integer not null references runs(id), student text not null, question text not null,
     check_id text not null, kind text not null, auto_points real not null, max_points real not null,
     outcome text not null, feedback text not null, answer text, answer_hash text not null,
-    mistake text, visibility text not null
+    mistake text, visibility text not null, confidence real, flags text
 );
 create table if not exists students (
     run integer not null references runs(id), student text not null, status text not null,
@@ -93,6 +93,10 @@ class Ledger:
         self._lock = threading.Lock()
         with self._db:
             self._db.executescript(SCHEMA)
+            columns = {row[1] for row in self._db.execute("pragma table_info(results)")}
+            for column, kind in (("confidence", "real"), ("flags", "text")):  # a ledger of an earlier version
+                if column not in columns:
+                    self._db.execute(f"alter table results add column {column} {kind}")
 
     def close(self) -> None:
         self._db.close()
@@ -108,11 +112,15 @@ class Ledger:
                 count += 1
                 name = _text(student.student)
                 self._db.executemany(
-                    "insert into results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "insert into results (run, student, question, check_id, kind, auto_points, max_points, outcome, "
+                    "feedback, answer, answer_hash, mistake, visibility, confidence, flags) "
+                    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [(run, name, _text(c.question), _text(c.check), _text(c.kind), _points(c.auto_points),
                       _points(c.max_points), _text(c.outcome), _text(c.feedback, 2 * FEEDBACK_CHARS),
                       None if c.answer is None else _text(c.answer, MAX_TEXT), answer_hash(c.answer),
-                      None if c.mistake is None else _text(c.mistake), _text(c.visibility))
+                      None if c.mistake is None else _text(c.mistake), _text(c.visibility),
+                      None if c.confidence is None else _points(c.confidence),
+                      None if c.flags is None else _text(c.flags))
                      for c in student.checks])
                 self._db.execute("insert into students values (?, ?, ?, ?, ?, ?)",
                                  (run, name, _text(student.status), seconds(student.seconds),
@@ -132,7 +140,8 @@ class Ledger:
     def latest_results(self, question: str, kind: str = "text") -> list[dict]:
         """The latest run's results for one question, one row per student and check."""
         cursor = self._db.execute(
-            "select student, question, check_id, max_points, auto_points, outcome, feedback, answer, answer_hash "
+            "select student, question, check_id, max_points, auto_points, outcome, feedback, answer, answer_hash, "
+            "confidence, flags "
             "from results where run = (select max(id) from runs where finished is not null) "
             "and question = ? and kind = ? order by student, check_id", (question, kind))
         names = [column[0] for column in cursor.description]

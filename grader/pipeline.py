@@ -20,7 +20,7 @@ from .ledger import Ledger, apply_manual
 from .record import record_of, write_record
 from .reference import Plan
 from .kinds import kind_of
-from .kinds.text import MatchBudget
+from .kinds.text import MatchBudget, refit
 from .runner import Aborted, Request, RunReport, Runner
 from .store import ResultStore
 from .scoring import UNSANDBOXED, StudentResult, StudentRow, base_status, row_of, run_status
@@ -58,6 +58,8 @@ class Outputs:
         self.plan = plan
         self.out = out
         self.manual = manual or {}  # reviewers' scores from the ledger; they win over automatic ones
+        # answers reviewers scored, per (question, check): free-text suggestions are fitted to them
+        self.reviewed: dict[tuple[str, str], list] = {}
         self.times: dict[str, datetime] = {}  # when each student handed in, for the late policy
         self.roster: set[str] | None = None  # enrolled ids; others are flagged
         self.record = record_of(plan.rubric)  # the rubric file as it is when grading starts
@@ -76,8 +78,13 @@ class Outputs:
         except OSError as exc:
             raise self._error(exc) from None
 
+    def reviewed_result(self, result: StudentResult) -> StudentResult:
+        """A result as the outputs show it: the reviewers' scores applied, and every other
+        free-text suggestion fitted to the answers they scored (kinds/text.py)."""
+        return apply_manual(refit(result, self.plan.rubric, self.reviewed, self.manual.keys()), self.manual)
+
     def add(self, result: StudentResult) -> StudentRow:
-        result = apply_manual(result, self.manual)
+        result = self.reviewed_result(result)
         stem = file_stem(result.student)  # never a path, never too long, whatever the id
         row = row_of(self.plan.rubric, result, self.times.get(result.student))
         try:
@@ -97,10 +104,11 @@ class Outputs:
         try:
             write_csv(gradebook_frame(self.plan.rubric, rows), self.out / "gradebook.csv")
             with results_file(self.out / "results.csv", self.plan.rubric.count_suggested) as add:
-                def written():
+                def written():  # the ledger keeps the run's results, suggestions fitted as shown
                     for result in results:
-                        add(apply_manual(result, self.manual))
-                        yield result
+                        fitted = refit(result, self.plan.rubric, self.reviewed, self.manual.keys())
+                        add(apply_manual(fitted, self.manual))
+                        yield fitted
 
                 if ledger is not None:
                     ledger.record_run(self.plan.rubric.title, written())

@@ -49,10 +49,42 @@ def test_a_review_sheet_lists_every_answer_with_its_suggestion(course):
     result = invoke("review", "1a", "--out", out)
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(open(out / "review" / "1a.csv")))
-    assert [r["student"] for r in rows] == ["alice", "dave", "erin", "frank"]
+    assert sorted(r["student"] for r in rows) == ["alice", "dave", "erin", "frank"]
     assert all(r["answer"] and r["suggested_points"] and r["answer_hash"] and r["points"] == "" for r in rows)
     page = (out / "review" / "1a.html").read_text()
     assert "unlabelled raw text" in page and page.count("<section>") == 4 and "<script" not in page
+    assert page.count("<article class=group") == len({r["group"] for r in rows})
+
+
+def test_the_sheet_is_ordered_by_groups_identical_answers_first(course):
+    folder, out = course
+    source = (folder / "alice.py").read_text()
+    (folder / "zoe.py").write_text(source + "\nANSWER_1A = " + repr("  " + _answer(source, "ANSWER_1A").upper() + "  ") + "\n")
+    (folder / "yan.py").write_text(source + "\nANSWER_1A = " + repr(_answer(source, "ANSWER_1A").replace(" ", "  ")) + "\n")
+    main(submissions=folder, out=out, jobs=2)
+    result = invoke("review", "1a", "--out", out)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(open(out / "review" / "1a.csv")))
+    assert list(rows[0])[:6] == ["student", "question", "check", "group", "group_size", "outlier"]
+    assert [r["student"] for r in rows[:3]] == ["alice", "yan", "zoe"]  # the same answer, up to case and spacing
+    assert {(r["group"], r["group_size"]) for r in rows[:3]} == {("1", "3")}
+    groups = [int(r["group"]) for r in rows]
+    assert groups == sorted(groups), "a group's answers are together, groups in order"
+    for number in set(groups):
+        assert groups.count(number) == int(next(r["group_size"] for r in rows if int(r["group"]) == number))
+    page = (out / "review" / "1a.html").read_text()
+    assert "Group 1: 3 identical answers" in page
+    fill(out / "review" / "1a.csv", {"zoe": "1"})  # the import reads the new columns as before
+    result = invoke("review", "--import", out / "review" / "1a.csv", "--reviewer", "ta", "--out", out)
+    assert result.exit_code == 0 and "Recorded 1 scores by ta" in result.stdout
+
+
+def _answer(source: str, name: str) -> str:
+    """The example's own answer string (the constant assigned to `name`)."""
+    import ast
+
+    return next(ast.literal_eval(node.value) for node in ast.parse(source).body
+                if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets))
 
 
 def test_a_manual_score_wins_and_survives_regrades(course):

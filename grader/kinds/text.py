@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import regex
 
+from .. import semantic
 from ..checks import SEARCH_SECONDS, CheckResult, result
 from ..compare import kind as _kind
 from ..reference import Plan
@@ -56,10 +57,11 @@ def _text_answer(question, check, submission, reply: Reply | None):
 
 def judge_text(question: Question, check: TextCheck, answer: Any, source: str, *,
                max_chars: int = ANSWER_CHARS, budget: MatchBudget | None = None) -> CheckResult:
-    """Suggested points from the criteria met. An answer longer than `max_chars` is cut
-    (and the feedback says so); each pattern searches under a time limit drawn from
-    `budget` (one per submission; a fresh one if none is given): a search that runs out of
-    time counts as not matched and the criterion is flagged for the reviewer."""
+    """Suggested points from the criteria met, by meaning (semantic.py), the rubric's
+    patterns one signal among others. An answer longer than `max_chars` is cut (and the
+    feedback says so); each pattern searches under a time limit drawn from `budget` (one per
+    submission; a fresh one if none is given): a search that runs out of time counts as not
+    matched and the criterion is flagged for the reviewer."""
     if answer is None:
         return result(question, check, "missing",
                       f"No answer found: write it in a markdown cell tagged `{question.answer_tag}` "
@@ -77,26 +79,93 @@ def judge_text(question: Question, check: TextCheck, answer: Any, source: str, *
         return replace(result(question, check, "needs_review", "The answer is too short to suggest points; "
                               "a reviewer will read it." + note), answer=answer)
     budget = budget if budget is not None else MatchBudget()
-    met, missed, unchecked, points = [], [], [], 0.0
-    for criterion in check.criteria:
-        found = [_search_text(pattern, answer, budget) for pattern in criterion.any]
-        if True in found:
-            met.append(criterion.description)
-            points += criterion.points
-        elif None in found:
-            unchecked.append(criterion.description)
-        else:
-            missed.append(criterion.description)
-    feedback = f"Suggested {points:g}/{check.points:g}, to be confirmed by a reviewer."
+    criteria = check.scored_criteria
+    hits = [_pattern_hit(criterion.any, answer, budget) for criterion in criteria]
+    suggestion = semantic.suggest(answer, criterion_specs(check, hits), check.points,
+                                  model_answers=tuple(check.model_answer), rubric_text=rubric_text(question, check))
+    unchecked = [c.description for c, hit in zip(criteria, hits) if c.any and hit is None]
+    return suggested(question, check, answer, suggestion, unchecked, note)
+
+
+def _pattern_hit(patterns: list[str], answer: str, budget: MatchBudget) -> bool | None:
+    """Whether one of a criterion's patterns occurs in the answer; None when it has none, or
+    when the searches ran out of time without finding one."""
+    if not patterns:
+        return None
+    found = [_search_text(pattern, answer, budget) for pattern in patterns]
+    return True if True in found else None if None in found else False
+
+
+def criterion_specs(check: TextCheck, hits: list[bool | None] | None = None) -> list[semantic.CriterionSpec]:
+    criteria = check.scored_criteria
+    hits = hits if hits is not None else [None] * len(criteria)
+    return [semantic.CriterionSpec(c.points, c.description, tuple(c.examples), hit) for c, hit in zip(criteria, hits)]
+
+
+def rubric_text(question: Question, check: TextCheck) -> str:
+    """Everything the rubric says of the answer, to notice an answer that only repeats it."""
+    parts = [question.prompt, *check.model_answer]
+    for criterion in check.scored_criteria:
+        parts += [criterion.description, *criterion.examples]
+    return "\n".join(part for part in parts if part)
+
+
+def suggested(question: Question, check: TextCheck, answer: str, suggestion: semantic.Suggestion,
+              unchecked: list[str] = (), note: str = "", fitted: int = 0) -> CheckResult:
+    """A text check's result from a suggestion: provisional points, what was found and not,
+    for the student; the confidence and the flags, for the reviewer."""
+    met = [description for description, fraction in suggestion.criteria if fraction >= 0.5]
+    missed = [description for description, fraction in suggestion.criteria if fraction < 0.5
+              and description not in unchecked]
+    feedback = f"Suggested {suggestion.points:g}/{check.points:g}, to be confirmed by a reviewer."
     if met:
         feedback += f" Covers: {'; '.join(met)}."
     if missed:
         feedback += f" Not found: {'; '.join(missed)}."
     if unchecked:
-        feedback += (f" Not checked (matching took too long; the reviewer decides): {'; '.join(unchecked)}.")
-    return CheckResult(question.id, check.id, check.kind, check.points, points, "needs_review", feedback + note,
-                       check.visibility, answer=answer)
+        feedback += f" Not checked (matching took too long; the reviewer decides): {'; '.join(unchecked)}."
+    flags = list(suggestion.flags)
+    if fitted:
+        flags.append(f"fitted from {fitted} reviewed answer{'s' * (fitted != 1)}")
+    return CheckResult(question.id, check.id, check.kind, check.points, suggestion.points, "needs_review",
+                       feedback + note, check.visibility, answer=answer, confidence=round(suggestion.confidence, 4),
+                       flags="; ".join(flags) or None)
 
+
+# ---------------------------------------------------------------- learning from the reviewers
+
+
+def refit(result, rubric, reviewed: dict[tuple[str, str], list[semantic.Labelled]], decided=frozenset()):
+    """A student's result with each free-text suggestion no reviewer has decided fitted again
+    from the answers reviewers scored for the same check (`reviewed`: the ledger's, as
+    labelled examples), nearest in meaning first. `decided`: the (student, question, check)
+    a reviewer scored, whose suggestion stays as it was (it would be fitted to itself).
+    Without reviewed answers, as it was."""
+    if not reviewed:
+        return result
+    checks = []
+    for check_result in result.checks:
+        labelled = reviewed.get((check_result.question, check_result.check))
+        if (result.student, check_result.question, check_result.check) in decided:
+            labelled = None
+        if labelled and check_result.kind == "text" and check_result.outcome == "needs_review" \
+                and check_result.manual_points is None and check_result.answer \
+                and check_result.confidence is not None:
+            question, check = _spec(rubric, check_result.question, check_result.check)
+            if check is not None:
+                suggestion = semantic.suggest(check_result.answer, criterion_specs(check), check.points,
+                                              model_answers=tuple(check.model_answer), reviewed=labelled,
+                                              rubric_text=rubric_text(question, check))
+                check_result = suggested(question, check, check_result.answer, suggestion, fitted=len(labelled))
+        checks.append(check_result)
+    return replace(result, checks=tuple(checks))
+
+
+def _spec(rubric, question_id: str, check_id: str):
+    for question, check in rubric.checks():
+        if question.id == question_id and check.id == check_id and isinstance(check, TextCheck):
+            return question, check
+    return None, None
 
 
 MATCH_SECONDS = 0.5  # all pattern searches of one submission's answers together
