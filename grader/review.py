@@ -31,6 +31,17 @@ SHEET_COLUMNS = ["student", "question", "check", "group", "group_size", "outlier
                  "suggested_points", "answer_hash", "points", "comment", "answer", "notes"]
 
 
+def reviewer_notes(row: dict) -> str:
+    """What a reviewer reads beside an answer: the feedback, how sure the suggestion is, and
+    its flags ("reads like a keyword list", "fitted from 4 reviewed answers")."""
+    notes = row.get("feedback") or ""
+    if row.get("confidence") is not None:
+        notes += f" Confidence {row['confidence']:.2f}."
+    if row.get("flags"):
+        notes += f" Flags: {row['flags']}."
+    return notes.strip()
+
+
 def find_question(rubric: Rubric, question_id: str):
     question = next((q for q in rubric.questions if q.id == question_id), None)
     if question is None:
@@ -97,7 +108,7 @@ def write_sheets(rubric: Rubric, ledger: Ledger, out: Path, question_id: str, sh
         for r in rows:
             writer.writerow([r["student"], r["question"], r["check_id"], r["group"], r["group_size"], r["outlier"],
                              f"{r['max_points']:g}", f"{r['auto_points']:g}", r["answer_hash"], r.get("points", ""), r.get("comment", ""),
-                             r["answer"] or "", r["feedback"]])
+                             r["answer"] or "", reviewer_notes(r)])
     write_atomically(html_path, _page(rubric, question, rows, groups))
     return [csv_path, html_path]
 

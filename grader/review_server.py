@@ -46,7 +46,7 @@ from flask import Flask, Response, jsonify, request
 from .errors import GradeError
 from .groups import EmbedFunction, Group
 from .ledger import Ledger, ManualScore
-from .review import criteria_of, find_question, group_rows, group_title, review_rows
+from .review import criteria_of, find_question, group_rows, group_title, review_rows, reviewer_notes
 from .rubric import Rubric
 from .untrusted import clean_text
 
@@ -305,7 +305,7 @@ def _answer(review: Review, i: int, group: Group, state: dict) -> str:
             + (' <span class="badge">representative</span>' if group.kind == "similar" and i == group.representative else "")
             + (f' <span class="why">shown apart: {e(member.outlier)}</span>' if member.outlier else "")
             + f"</div>{text}"
-            f'<div class="auto">Suggested <b>{row["auto_points"]:g}</b> of {row["max_points"]:g}. {e(row["feedback"])}</div>'
+            f'<div class="auto">Suggested <b>{row["auto_points"]:g}</b> of {row["max_points"]:g}. {e(reviewer_notes(row))}</div>'
             f'<div class="mine">{e(_score_line(score))}</div></li>')
 
 

@@ -84,3 +84,14 @@ def test_unconfirmed_suggestions_can_be_left_out_of_totals(course, tmp_path):
     suggested = results[results["outcome"] == "needs_review"].groupby("student")["auto_points"].sum()
     for student in ("alice", "ann"):
         assert uncounted.loc[student, "total"] == pytest.approx(counted.loc[student, "total"] - suggested[student])
+
+
+def test_the_review_sheet_tells_the_reviewer_the_confidence_and_the_flags(course):
+    folder, out = course
+    soup = "first generic unlabeled raw text self-supervised causal masked pretraining corpus downstream"
+    (folder / "kim.py").write_text((EXAMPLES / "alice.py").read_text() + f"\nANSWER_1A = {soup!r}\n")
+    main(submissions=folder, out=out, jobs=2)
+    assert CliRunner().invoke(cli, ["review", "1a", "--out", str(out)]).exit_code == 0
+    rows = {row["student"]: row for row in csv.DictReader(open(out / "review" / "1a.csv", newline=""))}
+    assert "Confidence 0." in rows["bob"]["notes"]
+    assert "Flags: reads like a keyword list" in rows["kim"]["notes"]
