@@ -43,6 +43,20 @@ average counts). Its README states no licence (third-party copies label it CC BY
 its authors did not), so it is not shipped here: get it from its authors' page and pass its
 path. The fixture in bench/data/text_agreement/ is written for this project (questions,
 answers and scores of our own); its numbers are a smoke test, not a measurement.
+
+Measured on those data (`--seeds 5`, a 2-core machine shared with other work):
+
+    setting             Pearson r   QWK
+    zero-shot             0.573    0.520
+    k = 5 reviewed        0.670    0.666
+    k = 10 reviewed       0.720    0.716   (0.699..0.740 over the draws)
+    k = 20 reviewed       0.764    0.759
+    review effort: 60 % of one action per answer (lowest confidence first); 33 % in oracle order
+    1,000 x 14 answers: 3 to 5 s zero-shot, 4 to 5 s with 20 reviewed answers per check
+
+A few constants of grader/semantic.py (the calibration of examples and model answers, the
+neighbours' kernel, the confidence) were chosen on these data; choosing the calibration on
+half of the assignments and applying it to the other half moves the zero-shot r by 0.01.
 """
 
 from __future__ import annotations
