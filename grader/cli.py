@@ -309,15 +309,20 @@ def validate_command(rubric: Path) -> None:
 @cli.command("check")
 @click.argument("submission", type=click.Path(path_type=Path))
 @click.option("--bundle", type=click.Path(path_type=Path), default=None,
-              help="The self-check bundle (default: the one -check.json file beside SUBMISSION).")
+              help="The self-check bundle (default: the one of this sheet among the JSON files beside SUBMISSION).")
 @friendly_errors
 def check_command(submission: Path, bundle: Path | None) -> None:
     """Run the public checks on your own SUBMISSION before you hand it in."""
-    from .selfcheck import check_submission, default_bundle, load_bundle, render
+    from .selfcheck import check_submission, find_bundle, load_bundle, render
 
     if not submission.exists():
         raise GradeError(f"{submission}: no such file or folder")
-    loaded = load_bundle(bundle or default_bundle(submission))
+    note = ""
+    if bundle is None:
+        bundle, note = find_bundle(submission)
+    loaded = load_bundle(bundle)
+    if note:
+        click.echo(note, err=True)
     click.echo(render(loaded, check_submission(loaded, submission)))
 
 

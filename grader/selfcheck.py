@@ -24,6 +24,7 @@ from .compare import python_scalar
 from .errors import GradeError
 from .hashed import HashedNumber
 from .compare import kind as _kind
+from .kinds.text import _text_answer, filled
 from .kinds.function import FunctionPlan, _case_problem, _matching_mistake, _mutated_names, judge_function
 from .kinds.value import _type_problem
 from .reference import Raised, support_module
@@ -35,19 +36,38 @@ from .submissions import read_submission
 BUNDLE_FORMAT = 2  # 2: practice cases, forms of fixed-number checks, one salt per value check
 
 
+LATER = ("graded later", "format only")  # verdicts whose points are decided when graded
+
+
 @dataclass
 class Line:
-    """One check as the student sees it."""
+    """One check as the student sees it: the points it earns here of those it is worth
+    (`earned` None when they are decided when graded)."""
 
     question: str
     check: str
-    verdict: str  # passed | mistake | failed | missing | error | timeout | format only | graded later
+    verdict: str  # passed | known mistake | failed | missing | error | timeout | format only | graded later
     points: float
     message: str
+    earned: float | None = None
+    where: str = "here"  # here | text | hidden | form: where its points are decided, fixed by the bundle
+
+    def __post_init__(self) -> None:
+        if self.earned is None and self.verdict not in LATER:
+            self.earned = self.points if self.verdict == "passed" else 0.0
+
+    @property
+    def outcome(self) -> str:
+        """The outcome class shared with the final grade: passed | mistake | failed | missing
+        (or `later`, when it is not decided here)."""
+        if self.verdict in LATER:
+            return "later"
+        return {"known mistake": "mistake", "error": "failed", "timeout": "failed"}.get(self.verdict, self.verdict)
 
 
 class Bundle:
     def __init__(self, data: dict, path: Path) -> None:
+        self.path = path
         try:
             if data.get("format") != BUNDLE_FORMAT:
                 raise ValueError(f"format {data.get('format')!r}, not {BUNDLE_FORMAT}")
@@ -65,6 +85,9 @@ class Bundle:
                              "ask for the current one") from None
 
 
+BUNDLE_BYTES = 32 * 1024 * 1024  # a candidate larger than this is not read when looking for a bundle
+
+
 def load_bundle(path: Path) -> Bundle:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -72,17 +95,106 @@ def load_bundle(path: Path) -> Bundle:
         raise GradeError(f"{path}: no such bundle; pass the -check.json file that came with the exercise "
                          "with --bundle") from None
     except (OSError, ValueError) as exc:
-        raise GradeError(f"{path}: cannot read the bundle ({exc})") from None
-    return Bundle(data if isinstance(data, dict) else {}, path)
+        raise GradeError(f"{path}: {_what_it_is(path, None)}, not a self-check bundle ({exc}); "
+                         f"{_what_to_pass(path)}") from None
+    if not _looks_like_bundle(data):
+        raise GradeError(f"{path}: {_what_it_is(path, data)}, not a self-check bundle; {_what_to_pass(path)}")
+    return Bundle(data, path)
+
+
+def _looks_like_bundle(data) -> bool:
+    return isinstance(data, dict) and "questions" in data and "title" in data and "format" in data
+
+
+def _what_it_is(path: Path, data) -> str:
+    if isinstance(data, dict) and ("cells" in data or "nbformat" in data):
+        return "this is a Jupyter notebook (your work)"
+    if data is not None:
+        return "this JSON file is something else"
+    suffix = path.suffix.lower()
+    return {".py": "this is Python source", ".ipynb": "this is a notebook that cannot be read",
+            ".yaml": "this is a YAML file (a rubric?)", ".yml": "this is a YAML file (a rubric?)"}.get(
+        suffix, "this is not a JSON file")
+
+
+def _what_to_pass(path: Path) -> str:
+    found = [b for b in _bundles_in([path.parent, Path.cwd()]) if b[0].resolve() != path.resolve()]
+    if found:
+        names = ", ".join(f"--bundle '{p.name}' ({data.get('title')})" if p.parent == path.parent
+                          else f"--bundle '{p}' ({data.get('title')})" for p, data in found[:3])
+        return f"found beside it: pass {names}"
+    return "pass the -check.json file that came with the exercise with --bundle FILE"
+
+
+def _bundles_in(folders) -> list[tuple[Path, dict]]:
+    """Every self-check bundle among the small JSON files of `folders` (read as data, never run)."""
+    found, seen = [], set()
+    for folder in folders:
+        try:
+            candidates = sorted(folder.glob("*.json"))
+        except OSError:
+            continue
+        for candidate in candidates:
+            try:
+                key = candidate.resolve()
+                if key in seen or not candidate.is_file() or candidate.stat().st_size > BUNDLE_BYTES:
+                    continue
+                seen.add(key)
+                data = json.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if _looks_like_bundle(data) and isinstance(data.get("questions"), list):
+                found.append((candidate, data))
+    return found
+
+
+def _sheet_stem(data: dict) -> str:
+    return Path(str(data.get("entry") or "")).stem.lower()
+
+
+def find_bundle(submission: Path | None, folders=None, names: frozenset[str] = frozenset()) -> tuple[Path, str]:
+    """The bundle of this sheet beside the submission (or in `folders`), and a note when a
+    choice was made. Every JSON file there is a candidate (`ex07-check (1).json` as a browser
+    names a second download too); a bundle belongs to the submission when its entry names it
+    (`ex07.py` for `ex07.ipynb`, `ex07_maria.ipynb` or a folder holding `ex07.py`), else when it
+    is the only sheet there, else by the names it checks that `names` defines. Copies of one
+    sheet: the newest."""
+    if folders is None:
+        folder = submission if submission is not None and submission.is_dir() else \
+            submission.parent if submission is not None else Path.cwd()
+        folders = [folder, Path.cwd()]
+    found = _bundles_in(folders)
+    if not found:
+        where = f"beside {submission}" if submission is not None else f"in {Path.cwd()}"
+        raise GradeError(f"no self-check bundle found {where}; pass it with --bundle FILE (the -check.json "
+                         "file that came with the exercise)")
+    sheets: dict[tuple[str, str], list[tuple[Path, dict]]] = {}
+    for path, data in found:
+        sheets.setdefault((str(data.get("title")), _sheet_stem(data)), []).append((path, data))
+    chosen = list(sheets)
+    if len(chosen) > 1 and submission is not None:
+        stem = submission.stem.lower()
+        inside = {p.stem.lower() for p in submission.iterdir()} if submission.is_dir() else set()
+        chosen = [k for k in sheets if k[1] and (k[1] == stem or k[1] in inside)] or \
+                 [k for k in sheets if k[1] and stem.startswith(k[1])] or chosen
+    if len(chosen) > 1 and names:
+        score = {k: sum(c.get("name") in names for q in sheets[k][0][1]["questions"] for c in q.get("checks", [])
+                        if isinstance(c, dict)) for k in chosen}
+        best = max(score.values())
+        chosen = [k for k in chosen if score[k] == best] if best else chosen
+    if len(chosen) > 1:
+        listed = "; ".join(f"{title} ({', '.join(p.name for p, _ in sheets[(title, stem)])})"
+                           for title, stem in chosen)
+        raise GradeError(f"several self-check bundles found: {listed}; pass the one for this sheet with --bundle FILE")
+    copies = sheets[chosen[0]]
+    path = max(copies, key=lambda item: (item[0].stat().st_mtime, item[0].name))[0]
+    note = f"(using {path.name}, the newest of {len(copies)} copies of this bundle)" if len(copies) > 1 else ""
+    return path, note
 
 
 def default_bundle(submission: Path) -> Path:
-    """`<entry>-check.json` beside the submission or in the current folder."""
-    for folder in (submission if submission.is_dir() else submission.parent, Path.cwd()):
-        found = sorted(folder.glob("*-check.json"))
-        if len(found) == 1:
-            return found[0]
-    raise GradeError("no self-check bundle found beside the submission; pass it with --bundle FILE")
+    """The bundle of this sheet beside the submission or in the current folder (see `find_bundle`)."""
+    return find_bundle(submission)[0]
 
 
 def check_submission(bundle: Bundle, path: Path) -> list[Line]:
@@ -93,33 +205,64 @@ def check_submission(bundle: Bundle, path: Path) -> list[Line]:
     plans, requests = _plans_and_requests(bundle, submission, support)
     with Runner(bundle.limits, confinement=Plain("a self-check runs your own code"), support=bundle.support) as runner:
         report = runner.run(submission, requests)
-    lines = []
-    for question, check, plan in plans:
-        lines.append(_judge(bundle, question, check, plan, submission, report))
-    return lines
+    return judge_lines(bundle, plans, submission, report)
+
+
+def judge_lines(bundle: Bundle, plans, submission, report) -> list[Line]:
+    """Each planned check's line from the replies in `report` (the CLI's, from a child
+    process; `grader.check`'s, from the notebook's own namespace)."""
+    return [_judge(bundle, question, check, plan, submission, report) for question, check, plan in plans]
 
 
 def _plans_and_requests(bundle: Bundle, submission, support=None):
-    plans, requests = [], []
+    plans = plans_of(bundle, support)
+    return plans, requests_of(plans, submission)
+
+
+def plans_of(bundle: Bundle, support=None, questions=None) -> list[tuple[dict, dict, FunctionPlan | None]]:
+    """(question, check, plan) of every check of the bundle (or of the `questions` named)."""
+    plans = []
     for q in bundle.questions:
+        if questions is not None and q["id"] not in questions:
+            continue
         for c in q["checks"]:
-            key = f"{q['id']}/{c['id']}"
-            if c["visibility"] == "hidden":
-                plans.append((q, c, None))
-            elif c["kind"] == "function":
+            if c["visibility"] != "hidden" and c["kind"] == "function":
                 plan = _function_plan(q, c)
                 plan.support = support
                 plans.append((q, c, plan))
-                requests += [Request.call(f"{key}/{i}", c["name"], args, c.get("call_timeout"))
-                             for i, args in enumerate(plan.cases)]
-            elif c["kind"] in ("value", "object"):
-                plans.append((q, c, None))
-                requests.append(Request(key, "get", c["name"]))
             else:
                 plans.append((q, c, None))
-                if q["id"] not in submission.answers:
-                    requests.append(Request(key, "get", c["answer"]))
-    return plans, requests
+    return plans
+
+
+def requests_of(plans, submission) -> list[Request]:
+    """What to ask the student's code for the planned checks."""
+    requests = []
+    for q, c, plan in plans:
+        key = f"{q['id']}/{c['id']}"
+        if c["visibility"] == "hidden":
+            continue
+        if c["kind"] == "function":
+            requests += [Request.call(f"{key}/{i}", c["name"], args, c.get("call_timeout"))
+                         for i, args in enumerate(plan.cases)]
+        elif c["kind"] in ("value", "object"):
+            requests.append(Request(key, "get", c["name"]))
+        elif not filled(submission.answers.get(q["id"])):  # the string, unless the cell is filled in
+            requests.append(Request(key, "get", c["answer"]))
+    return requests
+
+
+def place_of(c: dict) -> str:
+    """Where a check's points are decided, from the bundle alone (so the total checked here
+    is the same whatever the student has done): here | text | hidden | form."""
+    if c["visibility"] == "hidden":
+        return "hidden"
+    if c["kind"] == "text":
+        return "text"
+    if c["kind"] == "object" or (c["kind"] == "function" and ("forms" in c or c.get("compare") == "judge")) or \
+            (c["kind"] == "value" and c.get("type") not in ("int", "float")):
+        return "form"
+    return "here"
 
 
 def _function_plan(q: dict, c: dict) -> FunctionPlan:
@@ -147,17 +290,50 @@ def _output(data: dict):
 
 
 def _judge(bundle: Bundle, q: dict, c: dict, plan, submission, report) -> Line:
+    line = _judged(bundle, q, c, plan, submission, report)
+    line.where = place_of(c)
+    return line
+
+
+class _TextQuestion:
+    """What `kinds.text` asks of a question, from the bundle."""
+
+    def __init__(self, q: dict, c: dict) -> None:
+        self.id, self.answer = q["id"], c["answer"]
+
+    @property
+    def answer_tag(self) -> str:
+        return f"answer:{self.id}"
+
+    def answer_name(self, check=None) -> str:
+        return self.answer
+
+
+def _text_line(q: dict, c: dict, submission, reply: Reply | None) -> Line:
+    """A free-text answer read as the final grade reads it (kinds/text.py): the tagged cell
+    when filled in, else the string; the placeholder or nothing is missing on both sides."""
+    question = _TextQuestion(q, c)
+    answer, source = _text_answer(question, None, submission, reply)
+    read = f" Read from {source}, since {source.why}." if getattr(source, "why", "") else ""
+    if answer is None:
+        return Line(q["id"], c["id"], "missing", c["points"],
+                    f"No answer found: write it in a markdown cell tagged `{question.answer_tag}` "
+                    f"or a string `{question.answer}`.")
+    if type(answer) is np.str_:
+        answer = str(answer)
+    if type(answer) is not str:
+        return Line(q["id"], c["id"], "failed", c["points"], f"{source} should be a string, not {_kind(answer)}.{read}")
+    if not filled(answer):
+        return Line(q["id"], c["id"], "missing", c["points"], f"{source} is not answered yet.")
+    return Line(q["id"], c["id"], "graded later", c["points"], "free text, read by a person." + read)
+
+
+def _judged(bundle: Bundle, q: dict, c: dict, plan, submission, report) -> Line:
     key = f"{q['id']}/{c['id']}"
     if c["visibility"] == "hidden":
         return Line(q["id"], c["id"], "graded later", c["points"], "a hidden check, run when your work is graded")
     if c["kind"] == "text":
-        reply = report.replies.get(key)
-        given = q["id"] in submission.answers or (reply is not None and reply.status == "ok"
-                                                  and isinstance(reply.value, str) and reply.value.strip())
-        if given:
-            return Line(q["id"], c["id"], "graded later", c["points"], "free text, read by a person")
-        return Line(q["id"], c["id"], "missing", c["points"],
-                    f"no answer yet: a markdown cell tagged answer:{q['id']} or a string {c['answer']}")
+        return _text_line(q, c, submission, report.replies.get(key))
     if c["kind"] == "object":  # its steps' answers would be graded answers: only whether it is there
         reply = report.replies.get(key)
         if reply is None or reply.status == "missing":
@@ -297,20 +473,48 @@ def _value_line(question: Question, c: dict, reply: Reply | None) -> Line:
 
 def _line(check: CheckResult) -> Line:
     verdict = "known mistake" if check.outcome == "mistake" else check.outcome
-    return Line(check.question, check.check, verdict, check.max_points, check.feedback)
+    return Line(check.question, check.check, verdict, check.max_points, check.feedback, earned=check.points)
+
+
+def _widths(bundle: Bundle) -> tuple[int, int]:
+    """The columns of a line, from the bundle alone: a question's lines in the notebook are
+    the same as in `grade check`."""
+    checks = [(q["id"], c) for q in bundle.questions for c in q["checks"]]
+    names = max((len(f"{qid} {c['id']}") for qid, c in checks), default=0)
+    points = max((len(f"{c['points']:g}") for _, c in checks), default=1)
+    return names, max(2 * points + 1, 5)
+
+
+def _score(line: Line) -> str:
+    earned = "?" if line.earned is None else f"{round(line.earned, 2):g}"
+    return f"{earned}/{line.points:g}"
+
+
+def render_line(bundle: Bundle, line: Line) -> str:
+    names, points = _widths(bundle)
+    return (f"  {f'{line.question} {line.check}'.ljust(names)}  {line.verdict:<13} "
+            f"{_score(line).rjust(points)}  {line.message}").rstrip()
+
+
+def summary(lines: list[Line]) -> str:
+    """Checked here: X of Y points; graded later: Z (free text W, hidden V): Y and Z depend on
+    the bundle only, never on how far the student has got."""
+    here = [line for line in lines if line.where == "here"]
+    earned = sum(line.earned or 0.0 for line in here)
+    later = {where: sum(line.points for line in lines if line.where == where) for where in ("text", "hidden", "form")}
+    parts = [f"free text {later['text']:g}", f"hidden {later['hidden']:g}"]
+    if later["form"]:
+        parts.append(f"checked here for their form only {later['form']:g}")
+    text = (f"Checked here: {round(earned, 2):g} of {sum(line.points for line in here):g} points; "
+            f"graded later: {sum(later.values()):g} ({', '.join(parts)}).")
+    if sum(later.values()):
+        text += (f"\nStill to be decided when your work is graded: {sum(later.values()):g} points. "
+                 "Passing here does not mean full marks.")
+    return text
 
 
 def render(bundle: Bundle, lines: list[Line]) -> str:
-    width = max(len(f"{line.question} {line.check}") for line in lines)
     out = [f"Self-check: {bundle.title}", ""]
-    for line in lines:
-        out.append(f"  {f'{line.question} {line.check}'.ljust(width)}  {line.verdict:<13} {line.message}")
-    passed = sum(line.points for line in lines if line.verdict == "passed")
-    checked = sum(line.points for line in lines if line.verdict not in ("graded later", "format only"))
-    later = sum(line.points for line in lines if line.verdict in ("graded later", "format only"))
-    out += ["", f"Checked here: {passed:g} of {checked:g} points pass."]
-    if later:
-        out.append(f"Still to be decided when your work is graded: {later:g} points "
-                   "(hidden checks, free text, and answers checked here for their form only). "
-                   "Passing here does not mean full marks.")
+    out += [render_line(bundle, line) for line in lines]
+    out += ["", summary(lines)]
     return "\n".join(out)

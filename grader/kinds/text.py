@@ -36,8 +36,22 @@ def prepare(plan: Plan, question: Question, check: TextCheck, where: str, studen
 
 
 def requests(plan: Plan, key: str, question: Question, check: TextCheck, submission) -> list[Request]:
-    """The answer string, unless a tagged cell holds the answer."""
-    return [] if question.id in submission.answers else [Request(key, "get", question.answer_name(check))]
+    """The answer string, unless a tagged cell holds a filled-in answer."""
+    return [] if filled(submission.answers.get(question.id)) else [Request(key, "get", question.answer_name(check))]
+
+
+def filled(answer: Any) -> bool:
+    """Whether an answer is given: a string that is neither empty nor the template's placeholder."""
+    if type(answer) is np.str_:
+        answer = str(answer)
+    return type(answer) is str and answer.strip() not in ("", TEXT_PLACEHOLDER)
+
+
+class AnswerSource(str):
+    """Where a text answer was read from, as the feedback names it; `why`, when it is not the
+    first place looked (the string, because the tagged cell is not filled in)."""
+
+    why: str = ""
 
 
 def judge(plan: Plan, key: str, question: Question, check: TextCheck, report: RunReport, submission,
@@ -47,12 +61,22 @@ def judge(plan: Plan, key: str, question: Question, check: TextCheck, report: Ru
 
 
 def _text_answer(question, check, submission, reply: Reply | None):
-    if question.id in submission.answers:
-        return submission.answers[question.id], f"the cell tagged {question.answer_tag}"
+    """The answer and where it was read from: the tagged cell when it is filled in; else the
+    string `ANSWER_<QID>` when it is (the final grade and `grade check` read it the same way);
+    else the cell as it is (empty or the placeholder: missing)."""
+    cell = submission.answers.get(question.id)
     name = question.answer_name(check)
+    string = reply.value if reply is not None and reply.status == "ok" else None
+    if filled(cell):
+        return cell, AnswerSource(f"the cell tagged {question.answer_tag}")
+    if cell is not None and not filled(string):
+        return cell, AnswerSource(f"the cell tagged {question.answer_tag}")
+    source = AnswerSource(f"`{name}`")
+    if cell is not None:
+        source.why = f"the cell tagged {question.answer_tag} is not filled in"
     if reply is None or reply.status != "ok":
-        return None, name
-    return reply.value, f"`{name}`"
+        return None, source
+    return reply.value, source
 
 
 def judge_text(question: Question, check: TextCheck, answer: Any, source: str, *,
@@ -62,6 +86,7 @@ def judge_text(question: Question, check: TextCheck, answer: Any, source: str, *
     feedback says so); each pattern searches under a time limit drawn from `budget` (one per
     submission; a fresh one if none is given): a search that runs out of time counts as not
     matched and the criterion is flagged for the reviewer."""
+    read = f" Read from {source}, since {source.why}." if getattr(source, "why", "") else ""
     if answer is None:
         return result(question, check, "missing",
                       f"No answer found: write it in a markdown cell tagged `{question.answer_tag}` "
@@ -69,11 +94,11 @@ def judge_text(question: Question, check: TextCheck, answer: Any, source: str, *
     if type(answer) is np.str_:  # numpy scalars count as their Python kind
         answer = str(answer)
     if type(answer) is not str:
-        return result(question, check, "failed", f"{source} should be a string, not {_kind(answer)}.")
+        return result(question, check, "failed", f"{source} should be a string, not {_kind(answer)}.{read}")
     cut = len(answer) > max_chars
     answer = clean_text(answer[:max_chars])
-    note = f" The answer was truncated at {max_chars:,} characters; only that part was read." if cut else ""
-    if not answer.strip() or answer.strip() == TEXT_PLACEHOLDER:
+    note = read + (f" The answer was truncated at {max_chars:,} characters; only that part was read." if cut else "")
+    if not filled(answer):
         return result(question, check, "missing", f"{source} is not answered yet.")
     if len(answer.split()) < check.min_words:
         return replace(result(question, check, "needs_review", "The answer is too short to suggest points; "
