@@ -59,6 +59,30 @@ def fast_plan(plan) -> Plan:
 
 
 @pytest.fixture(scope="session")
+def ex07_reference():
+    """Exercise 7's reference module, loaded for a test to compare with (never graded)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ex07_reference_for_tests", ROOT / "reference" / "ex07.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def ex07_release(tmp_path_factory):
+    """What `grade assign rubrics/ex07.yaml` writes: the template notebook and module, and the bundle."""
+    from click.testing import CliRunner
+
+    from grader.cli import cli
+
+    out = tmp_path_factory.mktemp("release")
+    outcome = CliRunner().invoke(cli, ["assign", str(ROOT / "rubrics" / "ex07.yaml"), "--out", str(out)])
+    assert outcome.exit_code == 0, outcome.output
+    return out
+
+
+@pytest.fixture(scope="session")
 def correct_source() -> str:
     return (EXAMPLES / "alice.py").read_text()
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES
 from grader.assign import bundle_for
 from grader.child import wire
 from grader.cli import cli, main
@@ -61,11 +61,8 @@ def lookup_table(bundle: dict) -> dict[str, list]:
 
 
 @pytest.fixture(scope="module")
-def release(tmp_path_factory):
-    out = tmp_path_factory.mktemp("release")
-    outcome = CliRunner().invoke(cli, ["assign", str(ROOT / "rubrics" / "ex07.yaml"), "--out", str(out)])
-    assert outcome.exit_code == 0, outcome.output
-    return out
+def release(ex07_release):
+    return ex07_release
 
 
 @pytest.fixture(scope="module")

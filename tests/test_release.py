@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import json
 import re
@@ -13,7 +12,6 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT
 from grader.assign import build_release
 from grader.child import wire
 from grader.cli import cli, main
@@ -24,11 +22,8 @@ GPT3_FORMS = ["174560575488", "174_560_575_488", "174,560,575,488", "1.745605754
 
 
 @pytest.fixture(scope="module")
-def reference():
-    spec = importlib.util.spec_from_file_location("ex07_for_release_tests", ROOT / "reference" / "ex07.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def reference(ex07_reference):
+    return ex07_reference
 
 
 @pytest.fixture(scope="module")

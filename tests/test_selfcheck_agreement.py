@@ -3,7 +3,6 @@ that agrees with the final grade, and checks from inside the notebook)."""
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import json
 import os
@@ -16,7 +15,6 @@ import pytest
 from click.testing import CliRunner
 
 import grader
-from conftest import ROOT
 from grader.cli import cli, main
 from grader.kinds.text import TEXT_PLACEHOLDER
 from grader.selfcheck import check_submission, find_bundle, load_bundle
@@ -26,19 +24,13 @@ MISTAKE = "clm_objective"  # its known mistake `first_token_skipped` earns half 
 
 
 @pytest.fixture(scope="module")
-def reference():
-    spec = importlib.util.spec_from_file_location("ex07_for_agreement_tests", ROOT / "reference" / "ex07.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def reference(ex07_reference):
+    return ex07_reference
 
 
 @pytest.fixture(scope="module")
-def release(tmp_path_factory):
-    out = tmp_path_factory.mktemp("release")
-    outcome = CliRunner().invoke(cli, ["assign", str(ROOT / "rubrics" / "ex07.yaml"), "--out", str(out)])
-    assert outcome.exit_code == 0, outcome.output
-    return out
+def release(ex07_release):
+    return ex07_release
 
 
 def helpers(reference) -> str:
