@@ -7,6 +7,8 @@
   placeholder, and a Markdown cell tagged `answer:<qid>` for each free-text answer; its
   metadata names the Python 3 kernel;
 - `ex07.py`: the same as a module;
+- `grade-<version>-py3-none-any.whl`: this package, for students to install the checker
+  with one command (wheel.py; nothing of the course is in it);
 - `ex07-check.json`: what `grade check` needs for the public checks and nothing more (see
   `bundle_for`): no reference source, no hidden check, no value answer in the clear, and no
   output of a graded case: its function cases are practice draws (cases.py), independent of
@@ -37,6 +39,7 @@ from .kinds.function import FunctionPlan
 from .reference import Plan, Raised, load_reference
 from .rubric import FunctionCheck, ObjectCheck, Question, TextCheck, ValueCheck
 from .selfcheck import BUNDLE_FORMAT
+from .wheel import build_wheel
 
 
 def release_name(plan: Plan) -> str:
@@ -50,6 +53,8 @@ def build_release(plan: Plan, out: Path) -> list[Path]:
     write_atomically(paths[0], nbformat.writes(template_notebook(plan, reference)))
     write_atomically(paths[1], template_module(plan, reference))
     write_atomically(paths[2], json.dumps(bundle_for(plan), indent=1))
+    rubric = plan.rubric  # the checker for `pip install`: the package only, never the course's files
+    paths.append(build_wheel(out, never=[rubric.path, rubric.reference_path, rubric.support_path]))
     return paths
 
 

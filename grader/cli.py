@@ -286,7 +286,8 @@ def assign_command(rubric: Path, out: Path) -> None:
 
     written = build_release(_planned(load_rubric(rubric)), out)
     click.echo("Wrote " + ", ".join(str(path) for path in written) + ".")
-    click.echo("Hand out all three; the bundle holds no reference code, no hidden check and no value answer.")
+    click.echo("Hand them all out; the bundle holds no reference code, no hidden check and no value answer.")
+    click.echo("Hand out the wheel too: students install the checker with `pip install grade-*.whl`, no clone needed.")
 
 
 @cli.command("validate")
