@@ -19,6 +19,7 @@ from .gradebook import gradebook_frame, results_file, write_atomically, write_cs
 from .ledger import Ledger, apply_manual
 from .record import record_of, write_record
 from .reference import Plan
+from .followon import with_follow_on
 from .kinds import kind_of
 from .kinds.text import MatchBudget, refit
 from .runner import Aborted, Request, RunReport, Runner
@@ -188,7 +189,7 @@ def _run_and_judge(plan: Plan, submission: Submission, runner: Runner) -> Studen
     plan = plan.for_student(submission.student)  # a `per_student` check's cases are this student's own
     requests = build_requests(plan, submission)
     report = runner.run(submission, requests)
-    checks = judge_all(plan, submission, report, MatchBudget())
+    checks = with_follow_on(plan.rubric, judge_all(plan, submission, report, MatchBudget()), submission)
     load_problem = _load_problem(submission, report)
     status = run_status(checks, bool(load_problem))
     if not report.sandboxed:

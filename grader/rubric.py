@@ -241,6 +241,7 @@ class CheckBase(Spec):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
     points: Annotated[float, Field(gt=0)]
     visibility: Literal["public", "hidden"] = "public"
+    feedback: Literal["shown", "hidden"] = "shown"  # hidden: the student's page shows only the outcome and points
     description: str = ""
 
 

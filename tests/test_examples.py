@@ -120,7 +120,7 @@ def test_feedback_pages(graded, gradebook):
     assert "houlsby_params** (passed" in kim_hidden  # hidden checks that pass show their outcome
     grace = (folder / "grace.md").read_text()
     hidden_line = next(line for line in grace.splitlines() if line.startswith("- **gpt3_params**"))
-    assert "hidden check; its details are not shown" in hidden_line and "LM head" not in hidden_line
+    assert "(known mistake, 0 / 2)" in hidden_line and "separate LM head" in hidden_line  # a named mistake is shown
     bob = (folder / "bob.md").read_text()
     assert "raised NameError" in bob and "the cells after it still ran" in bob
     assert "`!pip install numpy`" in bob
@@ -128,7 +128,8 @@ def test_feedback_pages(graded, gradebook):
     assert "SyntaxError" in leo and "none of it ran" in leo
     erin = (folder / "erin.md").read_text()
     assert "alpha/r is missing" in erin
-    assert "provisional" in erin
+    assert "a reviewer confirms it" in erin and "are suggested for" in erin
+    assert "> Your answer: " in erin
 
 
 def test_results_do_not_depend_on_jobs_or_on_kept_results(graded, tmp_path):

@@ -142,13 +142,14 @@ def suggested(question: Question, check: TextCheck, answer: str, suggestion: sem
     met = [description for description, fraction in suggestion.criteria if fraction >= 0.5]
     missed = [description for description, fraction in suggestion.criteria if fraction < 0.5
               and description not in unchecked]
-    feedback = f"Suggested {suggestion.points:g}/{check.points:g}, to be confirmed by a reviewer."
+    parts = []  # the points are shown beside this text (feedback pages, review sheets), so not here
     if met:
-        feedback += f" Covers: {'; '.join(met)}."
+        parts.append(f"Covers: {'; '.join(met)}.")
     if missed:
-        feedback += f" Not found: {'; '.join(missed)}."
+        parts.append(f"Not found: {'; '.join(missed)}.")
     if unchecked:
-        feedback += f" Not checked (matching took too long; the reviewer decides): {'; '.join(unchecked)}."
+        parts.append(f"Not checked (matching took too long; the reviewer decides): {'; '.join(unchecked)}.")
+    feedback = " ".join(parts) or "No criterion could be checked; the reviewer decides."
     flags = list(suggestion.flags)
     if fitted:
         flags.append(f"fitted from {fitted} reviewed answer{'s' * (fitted != 1)}")
