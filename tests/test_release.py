@@ -34,6 +34,18 @@ def release(plan, tmp_path_factory):
     return out
 
 
+def unhashed_text(data) -> str:
+    """The bundle as text without its salts and digests: random hex, in which any short run of
+    digits turns up now and then (a hidden check's 55552 did, in one run of twenty)."""
+    def strip(node):
+        if isinstance(node, dict):
+            return {key: strip(value) for key, value in node.items() if key not in ("salt", "digests")}
+        if isinstance(node, list):
+            return [strip(item) for item in node]
+        return node
+    return json.dumps(strip(data))
+
+
 def numbers_in(data) -> list[float]:
     """Every number of a bundle, arrays decoded, hashed numbers excluded."""
     found = []
@@ -91,7 +103,7 @@ def test_the_bundle_holds_nothing_of_hidden_checks(release, plan):
             assert large
             for output in large:
                 assert float(output) not in public_numbers, (cid, output)
-                assert str(output) not in (release / "ex07-check.json").read_text()
+                assert str(output) not in unhashed_text(bundle), (cid, output)
 
 
 def test_no_value_answer_is_in_the_clear(release):
