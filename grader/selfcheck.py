@@ -33,7 +33,9 @@ from .runner import Reply, Request, Runner
 from .sandbox import Plain
 from .submissions import read_submission
 
-BUNDLE_FORMAT = 2  # 2: practice cases, forms of fixed-number checks, one salt per value check
+# 2: practice cases, forms of fixed-number checks, one salt per value check; 3: values in the
+# typed wire format of every kind (dicts, sets, DataFrames ...), comparison rules, classes
+BUNDLE_FORMAT = 3
 
 
 LATER = ("graded later", "format only")  # verdicts whose points are decided when graded
@@ -220,7 +222,16 @@ def _plans_and_requests(bundle: Bundle, submission, support=None):
 
 
 def plans_of(bundle: Bundle, support=None, questions=None) -> list[tuple[dict, dict, FunctionPlan | None]]:
-    """(question, check, plan) of every check of the bundle (or of the `questions` named)."""
+    """(question, check, plan) of every check of the bundle (or of the `questions` named);
+    GradeError, in one line, for a bundle whose checks this version cannot read."""
+    try:
+        return _plans_of(bundle, support, questions)
+    except (wire.WireError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise GradeError(f"{bundle.path}: this self-check bundle cannot be read by this version of grade "
+                         f"({type(exc).__name__}: {str(exc)[:200]}); ask for the current one") from None
+
+
+def _plans_of(bundle: Bundle, support=None, questions=None) -> list[tuple[dict, dict, FunctionPlan | None]]:
     plans = []
     for q in bundle.questions:
         if questions is not None and q["id"] not in questions:

@@ -197,3 +197,24 @@ def test_a_wrong_bundle_file_gets_one_line_saying_what_to_pass(release, tmp_path
     assert outcome.exit_code == 2
     message = outcome.stderr.strip()
     assert len(message.splitlines()) == 1 and "notebook" in message and "--bundle 'ex07-check.json'" in message
+
+
+def test_a_bundle_of_another_version_gets_one_line_not_an_internal_error(release, tmp_path):
+    """A bundle whose format number was right but whose cases an older version had encoded
+    otherwise made `grade check` stop with "internal error: WireError"."""
+    import json
+
+    from click.testing import CliRunner
+
+    from grader.cli import cli
+
+    bundle = json.loads((release / "ex07-check.json").read_text())
+    function = next(c for q in bundle["questions"] for c in q["checks"] if c.get("cases"))
+    function["cases"][0] = {"t": "no-such-tag", "v": 1}
+    broken = tmp_path / "ex07-check.json"
+    broken.write_text(json.dumps(bundle))
+    (tmp_path / "ex07.py").write_text((release / "ex07.py").read_text())
+    outcome = CliRunner().invoke(cli, ["check", str(tmp_path / "ex07.py"), "--bundle", str(broken)])
+    assert outcome.exit_code == 2, outcome.output
+    assert "this self-check bundle cannot be read by this version of grade" in outcome.output
+    assert "ask for the current one" in outcome.output and "internal error" not in outcome.output
