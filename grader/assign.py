@@ -228,6 +228,9 @@ def import_lines(plan: Plan) -> str:
                    for line in plan.rubric.template_imports)
 
 
+WORK_PLACEHOLDER = "*Your calculation (how you got the answer below; it is not graded automatically):*"
+
+
 def template_notebook(plan: Plan, reference: ModuleType | None = None):
     name = release_name(plan)
     cells = [v4.new_markdown_cell(
@@ -239,6 +242,8 @@ def template_notebook(plan: Plan, reference: ModuleType | None = None):
     answered: set[str] = set()  # a notebook's answers are read by the question's tag: one cell each
     for question, pieces in template_pieces(plan, reference):
         cells.append(v4.new_markdown_cell(f"## {question.id}. {question.title}\n\n{question.prompt}".rstrip()))
+        if question.show_work:
+            cells.append(v4.new_markdown_cell(WORK_PLACEHOLDER, metadata={"tags": [f"work:{question.id}"]}))
         for piece in pieces:
             if piece.kind == "code":
                 cells.append(v4.new_code_cell(piece.source, metadata={"tags": piece.tags}))
@@ -258,6 +263,8 @@ def template_module(plan: Plan, reference: ModuleType | None = None) -> str:
     for question, pieces in template_pieces(plan, reference):
         prompt = textwrap.fill(question.prompt, 88, initial_indent="# ", subsequent_indent="# ")
         parts.append(f"\n\n# {'-' * 70} {question.id}. {question.title}\n{prompt}\n")
+        if question.show_work:
+            parts.append(f"\n# {WORK_PLACEHOLDER.replace('*', '')}\n#\n")
         for piece in pieces:
             if piece.kind == "code":
                 parts.append(("\n\n" if piece.source.startswith("def ") else "\n") + piece.source)

@@ -491,6 +491,7 @@ class Question(Spec):
     id: Annotated[str, Field(pattern=r"^[0-9]+[a-z]*$")]
     title: str = ""
     prompt: str = ""  # the question as the sheet asks it (Markdown), for the student's template
+    show_work: bool = False  # the template gets a cell for the student's calculation (not graded)
     checks: Annotated[list[CheckSpec], Field(min_length=1)]
 
     @model_validator(mode="after")

@@ -395,3 +395,13 @@ def test_check_refuses_a_bundle_of_another_format(release, tmp_path):
     (tmp_path / "old-check.json").write_text(json.dumps(data))
     outcome = CliRunner().invoke(cli, ["check", str(release / "ex07.py"), "--bundle", str(tmp_path / "old-check.json")])
     assert outcome.exit_code == 2 and "ask for the current one" in outcome.stderr
+
+
+def test_a_question_that_asks_for_the_calculation_has_a_cell_for_it(release, plan):
+    """3d says "Show the calculation", and the released notebook had no cell to show it in."""
+    notebook = nbformat.read(release / "ex07.ipynb", as_version=4)
+    work = [cell for cell in notebook.cells if any(t.startswith("work:") for t in cell.metadata.get("tags", []))]
+    assert [cell.metadata["tags"] for cell in work] == [["work:3d"], ["work:3e"]]
+    assert all(cell.cell_type == "markdown" and "Your calculation" in cell.source for cell in work)
+    assert "# Your calculation (how you got the answer below" in (release / "ex07.py").read_text()
+    assert [q.id for q in plan.rubric.questions if q.show_work] == ["3d", "3e"]
