@@ -203,3 +203,19 @@ def test_a_notebooks_cells_are_read_for_follow_on_errors(rubric):
     page = render_markdown(rubric, StudentResult("amy", "ok", with_follow_on(rubric, checks, submission)))
     assert line_of(page, "houlsby_fnn") == ("- **houlsby_fnn** (wrong, 0 / 2): wrong `houlsby_fnn` calls `fnn`, "
                                             "which fails 2b; fix that first.")
+
+
+def test_a_huge_submission_is_not_parsed_for_follow_on_notes_on_the_graders_side(rubric):
+    """The notes parse the student's code in the grader's process: 18 MB of `x = [1, 2, 3]`
+    took 72 s and 7.8 GB there. Past a bound, no note is worth that."""
+    import time
+
+    from grader.followon import MAX_PARSED_CHARS
+
+    padding = "x = [1, 2, 3]\n" * (MAX_PARSED_CHARS // 14 + 1000)
+    source = "def houlsby_fnn(X, W_up, W_down, A_down, A_up):\n    return fnn(X, W_up, W_down)\n" + padding
+    started = time.process_time()
+    assert called_names([source], {"fnn", "houlsby_fnn"}) == {}
+    assert time.process_time() - started < 0.5
+    # within the bound, the same code is read
+    assert called_names([source[:2000]], {"fnn", "houlsby_fnn"}) == {"houlsby_fnn": {"fnn"}}
