@@ -113,7 +113,7 @@ def generate_cases(check: FunctionCheck, stream: str = GRADING, signature: inspe
     calls = []
     for i, case in numbered_cases(check, stream):
         rng = generator(check, i, stream, student)
-        values = {name: _materialize(spec, rng, support) for name, spec in case_arguments(case).items()}
+        values = {name: materialize(spec, rng, support) for name, spec in case_arguments(case).items()}
         if signature is None:
             calls.append(_plain_or_call(tuple(values.values()), {}, tuple(values), case_raises(case)))
         else:
@@ -210,10 +210,6 @@ def student_words(student: str) -> list[int]:
 
 def materialize(spec: Any, rng: np.random.Generator, support: Any = None) -> Any:
     """One argument's value from its spec (drawing from `rng` if it is random)."""
-    return _materialize(spec, rng, support)
-
-
-def _materialize(spec: Any, rng: np.random.Generator, support: Any = None) -> Any:
     if isinstance(spec, ArraySpec):
         shape = tuple(spec.array)
         if spec.dist == "normal":

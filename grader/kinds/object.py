@@ -151,13 +151,6 @@ def _method_signature(cls: type, name: str, where: str) -> inspect.Signature:
     return signature.replace(parameters=list(signature.parameters.values())[1:])  # without self (or cls)
 
 
-def method_signatures(check: ObjectCheck, reference: ModuleType) -> tuple[type, dict[str, inspect.Signature]]:
-    """The reference class and the signatures of its constructor ("") and called methods
-    (for the student's template)."""
-    cls = _reference_class(reference, check.reference_name, check.id)
-    return cls, _signatures(cls, check, check.id)
-
-
 def generate_steps(check: ObjectCheck, stream: str, signatures: dict[str, inspect.Signature],
                    support: ModuleType | None = None, student: str | None = None) -> list[list[StepCall]]:
     """Every case of a stream as steps with their arguments drawn, in the order the steps
