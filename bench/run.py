@@ -3,6 +3,7 @@
     python bench/run.py                 # 1,000 submissions, nbgrader on 20 + 40 notebooks, 3 repeats
     python bench/run.py --n 200 --repeats 1 --nbgrader 0   # a quick look, without nbgrader
     python bench/run.py --n 200 --nbgrader 20 --tmp-python --baseline REF   # the sandbox's cost
+    python bench/run.py --n 200,1000 --nbgrader 0 --dask   # issue 15: stages, rerun, Dask
 
 With --tmp-python the same N submissions are also graded by a Python that lives under /tmp
 (a virtualenv made there once, with numpy installed in it), where the sandbox must keep the
@@ -14,9 +15,13 @@ It generates N submissions from the bundled examples (a mix of modules and noteb
 correct ones, common mistakes and a few endless loops), grades them, and prints a table:
 submissions per second, the median per-submission overhead (grading time minus the student
 code's own time), the grader's peak memory for N/10 and N submissions, a rerun on the
-unchanged folder, and, in the same run, nbgrader's autograde on the same notebooks (set up
-in its own virtualenv by bench/nbgrader_side.py) with the ratio. Each figure is the median
-of --repeats runs. Not part of the test suite.
+unchanged folder (and its share of the full run's time), with --dask the same N graded on a
+local Dask cluster of --jobs workers, and, in the same run, nbgrader's autograde on the same
+notebooks (set up in its own virtualenv by bench/nbgrader_side.py) with the ratio. Then, per
+size, where the time goes: each stage of the full run and of the rerun (grader/timing.py), in
+all and per submission, with the floor beside them (a warm session that loads a two-line
+module, with one trivial call and with as many as a submission is asked). Each figure is the
+median of --repeats runs. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -86,26 +91,84 @@ def _notebook(source: str):
     return v4.new_notebook(cells=cells or [v4.new_code_cell(source)])
 
 
+RUBRIC = ROOT / "rubrics" / "ex07.yaml"
+
+
 def grade_once(folder: Path, out: Path, *extra: str, python: str = sys.executable, root: Path = ROOT) -> dict:
-    """Grade in a fresh process; its wall time, peak memory and per-submission figures.
+    """Grade in a fresh process; its wall time, peak memory, per-submission figures and, from
+    engines that measure them, the seconds spent in each stage (grader/timing.py).
     `python` and `root` choose the interpreter and the engine's source tree."""
     code = f"""
 import json, resource, statistics, sys, time
 started = time.perf_counter()
 from grader.cli import main
 from pathlib import Path
-summary = main(submissions=Path({str(folder)!r}), out=Path({str(out)!r}), {', '.join(extra)})
+summary = main(submissions=Path({str(folder)!r}), out=Path({str(out)!r}), rubric=Path({str(RUBRIC)!r}),
+               {', '.join(extra)})
 wall = time.perf_counter() - started
 overheads = [s.seconds - s.code_seconds for s in summary.students if s.seconds]
+try:
+    from grader import timing
+    stages = {{name: seconds for name, (seconds, _) in timing.totals().items()}}
+    requests = timing.totals().get("requests sent", (0, 0))[1]
+except ImportError:
+    stages, requests = {{}}, 0
 print(json.dumps({{"wall": wall, "students": len(summary.students),
                   "overhead": statistics.median(overheads) if overheads else 0.0,
                   "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "errors": summary.count("error")}}))
+                  "errors": summary.count("error"), "requests": requests,
+                  "stages": stages}}))
 """
     env = {**os.environ, "PYTHONPATH": str(root)}
     result = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=root, env=env)
     if result.returncode != 0:
         sys.exit(f"bench: grading failed: {result.stderr.strip().splitlines()[-1:]}")
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures["stages"]["startup, discovery and the rest (wall)"] = figures["wall"] - sum(
+        seconds for name, seconds in figures["stages"].items() if name in WALL_STAGES)
+    return figures
+
+
+# stages that run one at a time on the main thread, after the workers: the rest of the wall
+# time is start-up, discovery and grading's wall time (the workers' stages overlap)
+WALL_STAGES = ("gradebook.csv", "results.csv and ledger", "grading (wall)")
+
+
+FLOOR = """
+import json, statistics, sys, tempfile, time
+from pathlib import Path
+from grader.rubric import load_rubric
+from grader.runner import Request, Runner
+from grader.sandbox import choose
+from grader.submissions import read_submission
+
+spec = load_rubric(Path(sys.argv[1]))
+requests = int(sys.argv[2])
+folder = Path(tempfile.mkdtemp())
+(folder / "floor.py").write_text("def f():\\n    return 1\\n")
+submission = read_submission(folder / "floor.py", "floor", spec.entry)
+with Runner.for_rubric(spec, confinement=choose("auto")) as runner:
+    def seconds(asked):
+        runner.run(submission, asked)  # warm
+        times = []
+        for _ in range(30):
+            started = time.perf_counter()
+            runner.run(submission, asked)
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+    print(json.dumps({"session": seconds([Request("f", "call", "f")]),
+                      "asked": seconds([Request(f"f/{i}", "call", "f") for i in range(requests)]),
+                      "sandboxed": runner.confinement.sandboxed}))
+"""
+
+
+def floor(requests: int) -> dict:
+    """The least a submission can cost here: a warm session that loads a two-line module,
+    with one trivial call and with as many as a submission is asked."""
+    result = subprocess.run([sys.executable, "-c", FLOOR, str(RUBRIC), str(requests)], capture_output=True,
+                            text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if result.returncode != 0:
+        sys.exit(f"bench: measuring the floor failed: {result.stderr.strip().splitlines()[-1:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -181,43 +244,61 @@ def _check_seconds() -> float:
 
 
 def median_of(repeats: int, measure) -> dict:
-    """The median of each numeric figure over `repeats` runs."""
+    """The median of each numeric figure over `repeats` runs (and of each stage's seconds)."""
     runs = [measure() for _ in range(repeats)]
-    return {key: statistics.median(run[key] for run in runs)
-            for key, value in runs[0].items() if isinstance(value, (int, float))}
+    figures = {key: statistics.median(run[key] for run in runs)
+               for key, value in runs[0].items() if isinstance(value, (int, float))}
+    figures["stages"] = {name: statistics.median(run["stages"].get(name, 0.0) for run in runs)
+                         for name in runs[0].get("stages", {})}
+    return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=1000, help="submissions to grade (default 1000)")
+    parser.add_argument("--n", default="1000", help="submissions to grade, or sizes to grade separated by commas "
+                                                    "(default 1000)")
     parser.add_argument("--nbgrader", type=int, default=40,
                         help="notebooks graded by both, as sets of N/2 and N (0: skip)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure; the median is shown")
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--tmp-python", action="store_true", help="also grade with a Python living under /tmp")
     parser.add_argument("--baseline", metavar="REF", help="also grade with the engine of this git commit")
+    parser.add_argument("--dask", action="store_true",
+                        help="also grade on a local Dask cluster of --jobs workers (grade --dask local)")
     args = parser.parse_args()
     jobs = f"jobs={args.jobs}"
-    rows = []
-
-    course = WORK / f"course-{args.n}"
-    small = WORK / f"course-{max(1, args.n // 10)}"
-    generate(args.n, course)
-    generate(max(1, args.n // 10), small)
-    print(f"bench: grading {args.n} submissions, {args.repeats} time(s) each ...", file=sys.stderr)
-    full = median_of(args.repeats, lambda: grade_once(course, WORK / "out-full", jobs, "force=True"))
-    tenth = median_of(args.repeats, lambda: grade_once(small, WORK / "out-small", jobs, "force=True"))
-    rerun = statistics.median(command_seconds(course, WORK / "out-full") for _ in range(args.repeats))
+    rows, stage_tables = [], []
+    sizes = [int(n) for n in str(args.n).split(",")]
+    args.n = sizes[-1]  # the size the engines and nbgrader are compared on
+    for n in sizes:
+        course = WORK / f"course-{n}"
+        small = WORK / f"course-{max(1, n // 10)}"
+        generate(n, course)
+        generate(max(1, n // 10), small)
+        print(f"bench: grading {n} submissions, {args.repeats} time(s) each ...", file=sys.stderr)
+        full = median_of(args.repeats, lambda: grade_once(course, WORK / "out-full", jobs, "force=True"))
+        tenth = median_of(args.repeats, lambda: grade_once(small, WORK / "out-small", jobs, "force=True"))
+        rerun = median_of(args.repeats, lambda: grade_once(course, WORK / "out-full", jobs))
+        command = statistics.median(command_seconds(course, WORK / "out-full") for _ in range(args.repeats))
+        rows += [
+            (f"grade {n} submissions (sandboxed, --jobs {args.jobs})", f"{full['wall']:.1f} s"),
+            ("submissions per second", f"{n / full['wall']:.1f}"),
+            ("median per-submission overhead (grading minus student code)", f"{full['overhead'] * 1000:.1f} ms"),
+            (f"grader peak memory, {n // 10} / {n} submissions",
+             f"{tenth['maxrss_mb']:.0f} MB / {full['maxrss_mb']:.0f} MB"),
+            (f"rerun on the unchanged {n} (same process as the full run)",
+             f"{rerun['wall']:.2f} s = {rerun['wall'] / full['wall']:.1%} of the full run"),
+            (f"rerun on the unchanged {n} (whole command)", f"{command:.2f} s"),
+        ]
+        if args.dask:
+            dask = median_of(args.repeats, lambda: grade_once(course, WORK / "out-dask", jobs, "force=True",
+                                                             "dask='local'"))
+            rows.append((f"grade {n} submissions on a local Dask cluster ({args.jobs} workers)",
+                         f"{dask['wall']:.1f} s = {dask['wall'] / full['wall'] - 1:+.0%} over local grading"))
+        requests = round(full["requests"] / max(1, n))
+        stage_tables.append((n, full, rerun, requests, floor(requests)))
     check = statistics.median(_check_seconds() for _ in range(max(3, args.repeats)))
-    rows += [
-        (f"grade {args.n} submissions (sandboxed, --jobs {args.jobs})", f"{full['wall']:.1f} s"),
-        ("submissions per second", f"{args.n / full['wall']:.1f}"),
-        ("median per-submission overhead (grading minus student code)", f"{full['overhead'] * 1000:.1f} ms"),
-        (f"grader peak memory, {args.n // 10} / {args.n} submissions",
-         f"{tenth['maxrss_mb']:.0f} MB / {full['maxrss_mb']:.0f} MB"),
-        (f"rerun on the unchanged {args.n} (whole command)", f"{rerun:.2f} s"),
-        ("grade check on a correct submission (whole command)", f"{check:.2f} s"),
-    ]
+    rows.append(("grade check on a correct submission (whole command)", f"{check:.2f} s"))
     costs: dict[str, float] = {}
     if args.tmp_python or args.baseline:
         engine_rows, costs = engine_costs(args, jobs)
@@ -244,6 +325,8 @@ def main() -> None:
         rows += [(f"nbgrader's per-notebook cost / grade's per-submission cost, {name}", f"{theirs_each / cost:.0f}x")
                  for name, cost in costs.items()]
     _print_table(rows, args)
+    for table in stage_tables:
+        _print_stages(*table)
 
 
 def _notebook_sets(large: int) -> tuple[Path, Path]:
@@ -272,6 +355,25 @@ def _nbgrader(notebooks: Path) -> dict:
     if result.returncode != 0:
         sys.exit(f"bench: nbgrader failed: {result.stderr.strip().splitlines()[-1:]}")
     return json.loads(result.stdout)
+
+
+def _print_stages(n: int, full: dict, rerun: dict, requests: int, least: dict) -> None:
+    """Per stage: seconds in all and milliseconds per submission, for the full run and the
+    rerun, with the floor beside them."""
+    print(f"\nwhere the time goes, {n} submissions (stages of the workers add up over --jobs threads)\n")
+    names = [name for name in full["stages"] if name != "requests sent"]
+    names += [name for name in rerun["stages"] if name not in names and name != "requests sent"]
+    width = max(len(name) for name in names + ["floor: a warm session with 00 trivial calls"])
+    print(f"  {'stage'.ljust(width)}  {'full run':>22}  {'rerun':>22}")
+    for name in names:
+        cells = []
+        for figures in (full, rerun):
+            seconds = figures["stages"].get(name)
+            cells.append("" if seconds is None else f"{seconds:8.2f} s {seconds / n * 1000:8.2f} ms")
+        print(f"  {name.ljust(width)}  {cells[0]:>22}  {cells[1]:>22}")
+    print(f"  {'floor: a warm session with 1 trivial call'.ljust(width)}  {least['session'] * 1000:19.2f} ms")
+    print(f"  {f'floor: a warm session with {requests} trivial calls'.ljust(width)}  {least['asked'] * 1000:19.2f} ms"
+          f"   ({'sandboxed' if least['sandboxed'] else 'NOT sandboxed'}; a submission is asked {requests} requests)")
 
 
 def _print_table(rows: list[tuple[str, str]], args) -> None:

@@ -36,6 +36,7 @@ from .errors import GradeError
 from .gradebook import write_atomically
 from .hashed import hash_number, new_salt
 from .kinds.function import FunctionPlan
+from .kinds.object import bundle_entry as object_bundle_entry
 from .reference import Plan, Raised, load_reference
 from .rubric import FunctionCheck, ObjectCheck, Question, TextCheck, ValueCheck
 from .selfcheck import BUNDLE_FORMAT
@@ -295,7 +296,7 @@ def bundle_for(plan: Plan) -> dict:
             if check.visibility == "public" and isinstance(check, FunctionCheck):
                 entry.update(_function_entry(check, plan.functions[question.id, check.id]))
             elif check.visibility == "public" and isinstance(check, ObjectCheck):
-                entry["name"] = check.name  # checked when graded; the self-check sees whether it is there
+                entry.update(object_bundle_entry(check, plan.objects[question.id, check.id]))
             elif check.visibility == "public" and isinstance(check, ValueCheck):
                 entry.update(_value_entry(check, plan.values[question.id, check.id], rubric.tolerance.rtol))
             elif isinstance(check, TextCheck):

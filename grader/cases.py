@@ -26,14 +26,15 @@ from __future__ import annotations
 import copy
 import hashlib
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .child import wire as _wire
 from .errors import RubricError
-from .rubric import (ArraySpec, DataFrameSpec, DictSpec, FixtureSpec, FunctionCheck, NdarraySpec, SetSpec, TupleSpec,
-                     case_arguments, case_raises)
+
+if TYPE_CHECKING:  # the rubric's models are not built by `grade check`; the functions that
+    from .rubric import FunctionCheck  # read a rubric's case specs import them when called
 
 
 GRADING, PRACTICE = "grading", "practice"
@@ -110,6 +111,8 @@ def generate_cases(check: FunctionCheck, stream: str = GRADING, signature: inspe
     they are arranged as it takes them (`arrange`); without, all go by position in that order.
     `support` is the rubric's support module, which builds the fixtures. For a check with
     `per_student: true`, `student` names whose graded draw it is (see `generator`)."""
+    from .rubric import case_arguments, case_raises
+
     calls = []
     for i, case in numbered_cases(check, stream):
         rng = generator(check, i, stream, student)
@@ -183,6 +186,8 @@ def numbered_cases(check, stream: str) -> list[tuple[int, Any]]:
 
 def is_drawn(case: Any) -> bool:
     """Whether a case spec (of arguments, or of an object's steps) draws anything."""
+    from .rubric import ArraySpec, FixtureSpec, case_arguments
+
     steps = getattr(case, "steps", None)
     specs = [spec for step in steps for spec in step.arguments.values()] if steps is not None \
         else list(case_arguments(case).values())
@@ -210,6 +215,8 @@ def student_words(student: str) -> list[int]:
 
 def materialize(spec: Any, rng: np.random.Generator, support: Any = None) -> Any:
     """One argument's value from its spec (drawing from `rng` if it is random)."""
+    from .rubric import ArraySpec, DataFrameSpec, DictSpec, FixtureSpec, NdarraySpec, SetSpec, TupleSpec
+
     if isinstance(spec, ArraySpec):
         shape = tuple(spec.array)
         if spec.dist == "normal":

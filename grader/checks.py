@@ -7,7 +7,7 @@ kinds/<kind>.py. Pure functions: data in, CheckResult out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import regex
 
@@ -15,8 +15,10 @@ from .compare import as_array  # noqa: F401  (selfcheck reads an answer's form w
 from .compare import Rules, python_scalar, rules_for
 from .compare import compare as compare_values
 from .hashed import HashedNumber
-from .rubric import Question, Tolerance
 from .runner import Reply, RunReport
+
+if TYPE_CHECKING:  # the rubric's models are not built by `grade check`
+    from .rubric import Question, Tolerance
 
 SEARCH_SECONDS = 0.1  # the longest one pattern may search one text of the student's (an answer, a message)
 
@@ -53,6 +55,11 @@ class CheckResult:
 def article(noun: str) -> str:
     """`an int`, `a list`: a type's name with its indefinite article."""
     return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
+def on_all_cases(count: int) -> str:
+    """"on all 3 cases", or "on its one case"."""
+    return "on its one case" if count == 1 else f"on all {count} cases"
 
 
 def result(question: Question, check, outcome: str, feedback: str, fraction: float = 0.0,

@@ -18,9 +18,10 @@ from click_default_group import DefaultGroup
 
 from . import __version__
 from .errors import GradeError, ReferenceLoadError, RubricError
-from .reference import prepare
-from .rubric import load_rubric, see_every_problem
 from .sandbox import SANDBOX_MODES, choose
+
+# The rubric models (pydantic), the reference, numpy and pandas are imported by the commands
+# that use them: `grade check` on a student's machine needs none of them to start.
 
 RUBRICS = Path("rubrics")  # where a course keeps its rubrics, relative to where grade runs
 
@@ -111,9 +112,13 @@ def cli() -> None:
               help="CSV with id,name,email: enrolled students without a submission get a `missing` row.")
 @click.option("--timestamps", type=click.Path(path_type=Path), default=None,
               help="CSV with id,submitted_at for the rubric's deadline (default: the files' modification times).")
+@click.option("--dask", metavar="SCHEDULER", default=None,
+              help="Run the submissions on a Dask cluster (tcp://host:8786), or `local` for one of --jobs worker "
+                   "processes; the outputs are those of a local run.")
 @friendly_errors
 def run_command(submissions: Path, rubric: Path | None, out: Path, jobs: int | None, sandbox: str | None,
-                force: bool, only: str | None, roster: Path | None, timestamps: Path | None) -> None:
+                force: bool, only: str | None, roster: Path | None, timestamps: Path | None,
+                dask: str | None) -> None:
     """Grade every submission in SUBMISSIONS and write the gradebook, results and feedback.
 
     Each student's result is kept in DIR/.grade/ as soon as it exists: an interrupted run
@@ -126,7 +131,7 @@ def run_command(submissions: Path, rubric: Path | None, out: Path, jobs: int | N
         if sheets:
             click.echo(f"{folder.name} (graded with {sheet}):")
         summary = main(submissions=folder, rubric=sheet, out=sheet_out, jobs=jobs, sandbox=sandbox, force=force,
-                       only=regrade, roster=roster, timestamps=timestamps, progress=sys.stderr.isatty())
+                       only=regrade, roster=roster, timestamps=timestamps, progress=sys.stderr.isatty(), dask=dask)
         click.echo(describe_summary(summary, sheet_out))
 
 
@@ -137,15 +142,17 @@ def _interrupt(signum, frame):
 def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("grades"),
          jobs: int | None = None, sandbox: str | None = None, force: bool = False,
          only: list[str] | None = None, roster: Path | None = None, timestamps: Path | None = None,
-         progress: bool = False):
+         progress: bool = False, dask: str | None = None):
     """Grade a folder; the library entry point behind `grade SUBMISSIONS`. Returns a Summary."""
     from .ledger import Ledger
     from .semantic import Labelled
     from .pipeline import Outputs, Summary, grade_all
     from .runner import Runner
     from .store import ResultStore
+    from .distributed import DaskRunner
     from .course import read_roster, submission_times
     from .submissions import Submission, discover
+    from .rubric import load_rubric
 
     started = time.monotonic()
     spec = load_rubric(rubric or default_rubric(out, submissions))
@@ -168,7 +175,8 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
                                            problem="no submission was found for this student")
                                 for student in enrolled if student not in handed_in], key=lambda s: s.student)
     regrade = _known_ids(only, found) if only else frozenset()
-    confinement = choose(sandbox or spec.sandbox)
+    cluster = DaskRunner(spec, sandbox or spec.sandbox, dask, jobs) if dask else None  # its workers run the code
+    confinement = cluster.confinement if cluster else choose(sandbox or spec.sandbox)
     for warning in warnings:
         click.echo(f"grade: warning: {warning}", err=True)
     if not confinement.sandboxed and any(s.status == "unread" for s in found):
@@ -180,17 +188,17 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
     outputs.times, outputs.roster = times, set(enrolled) if enrolled is not None else None
     outputs.prepare()
     ledger = Ledger(out)
-    outputs.manual = ledger.manual_scores()
+    outputs.manual, outputs.ledger = ledger.manual_scores(), ledger
     outputs.reviewed = {key: [Labelled(answer, points) for answer, points in answers]
                         for key, answers in ledger.reviewed_answers().items()}
     store = ResultStore(out, plan, confinement.sandboxed, reuse=not force)
-    jobs = jobs or os.cpu_count() or 1
-    with Runner.for_rubric(spec, confinement=confinement) as runner:
+    jobs = max(jobs or os.cpu_count() or 1, cluster.slots if cluster else 1)
+    with cluster or Runner.for_rubric(spec, confinement=confinement) as runner:
         if progress and found:
             students = _with_progress_bar(plan, found, runner, store, outputs, jobs, regrade)
         else:
             students = grade_all(plan, found, runner, store, outputs, jobs=jobs, regrade=regrade)
-    outputs.finish(students, (store.load(submission) for submission in found), ledger)
+    outputs.finish(students, found, store, ledger)
     ledger.close()
     return Summary(students, warnings, time.monotonic() - started)
 
@@ -216,10 +224,19 @@ def _as_last_time(out: Path, roster: Path | None, timestamps: Path | None,
 def _planned(spec):
     """The grading plan; a rubric the reference refutes is refused with one line that points
     to `grade validate`, which lists every problem at once."""
+    from .rubric import see_every_problem
+
     try:
         return prepare(spec)
     except (RubricError, ReferenceLoadError) as exc:
         raise type(exc)(f"{exc}{see_every_problem(spec.path)}") from None
+
+
+def prepare(spec):
+    """The grading plan of a rubric (reference.prepare, imported when a command needs it)."""
+    from .reference import prepare as prepare_plan
+
+    return prepare_plan(spec)
 
 
 def _warn(warnings: list[str]) -> None:
@@ -283,6 +300,7 @@ def describe_summary(summary, out: Path) -> str:
 def assign_command(rubric: Path, out: Path) -> None:
     """Build what students get: the template and the self-check bundle for RUBRIC."""
     from .assign import build_release
+    from .rubric import load_rubric
 
     written = build_release(_planned(load_rubric(rubric)), out)
     click.echo("Wrote " + ", ".join(str(path) for path in written) + ".")
@@ -315,6 +333,9 @@ def validate_command(rubric: Path) -> None:
 def check_command(submission: Path, bundle: Path | None) -> None:
     """Run the public checks on your own SUBMISSION before you hand it in."""
     from .selfcheck import check_submission, find_bundle, load_bundle, render
+
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy is imported:
+        os.environ.setdefault(name, "1")  # judging needs no BLAS threads, and the student's process a free core
 
     if not submission.exists():
         raise GradeError(f"{submission}: no such file or folder")
@@ -396,23 +417,29 @@ def review_command(question: str | None, out: Path, rubric: Path | None, share: 
                    "which checks are hidden.")
 @click.option("--to", "to", type=click.Path(path_type=Path), default=None,
               help="Folder for the exported files (default: OUT/export/).")
-@click.option("--format", "formats", default="gradebook,moodle,canvas,gradescope", show_default=True,
-              metavar="FORMATS", help="Comma-separated: gradebook, moodle, canvas, gradescope.")
+@click.option("--format", "formats", default=None, metavar="FORMATS",
+              help="Comma-separated: gradebook, xlsx, moodle, moodle-grades, moodle-feedback, canvas, blackboard, "
+                   "brightspace, gradescope, gradescope-autograder (default: all but gradescope-autograder).")
 @click.option("--roster", type=click.Path(path_type=Path), default=None,
-              help="CSV with the columns id,name,email (optional: moodle_id, canvas_id, sis_login_id, section).")
+              help="CSV with the columns id,name,email (optional: moodle_id, canvas_id, sis_user_id, sis_login_id, "
+                   "section, username, org_defined_id).")
 @click.option("--assignment", default=None, metavar="NAME",
-              help="The Canvas assignment column (default: the rubric's title); end it with ' (ID)' to name "
-                   "Canvas's assignment id.")
+              help="The assignment's column title (default: the rubric's title); for Canvas pass \"Title (ID)\" "
+                   "with Canvas's assignment id, so that no new assignment is made.")
+@click.option("--blackboard-column", default=None, metavar="ID",
+              help="Blackboard's Column ID of the grade column (the |123456 in its downloaded header).")
 @friendly_errors
-def export_command(out: Path, rubric: Path | None, to: Path | None, formats: str, roster: Path | None,
-                   assignment: str | None) -> None:
-    """Turn an output folder into files for spreadsheets, Moodle, Canvas and Gradescope.
+def export_command(out: Path, rubric: Path | None, to: Path | None, formats: str | None, roster: Path | None,
+                   assignment: str | None, blackboard_column: str | None) -> None:
+    """Turn an output folder into files for spreadsheets, Moodle, Canvas, Blackboard, Brightspace and Gradescope.
 
-    The columns of each format are documented in grader/export.py.
+    The columns of each format, and how each platform matches students, are documented in
+    grader/export.py and grader/exports/.
     """
-    from .export import export, parse_formats
+    from .export import DEFAULT, export, parse_formats
 
-    written, warnings = export(out, rubric, to, parse_formats(formats), roster, assignment)
+    chosen = parse_formats(formats) if formats is not None else list(DEFAULT)
+    written, warnings = export(out, rubric, to, chosen, roster, assignment, blackboard_column)
     _warn(warnings)
     for path in written:
         click.echo(f"Wrote {path}")

@@ -23,3 +23,8 @@ class SubmissionsError(GradeError):
 
 class OutputError(GradeError):
     """The output folder cannot be written."""
+
+
+class ClusterError(GradeError):
+    """The Dask cluster of `--dask` cannot be reached or cannot grade (a whole run), or lost
+    one submission (that submission's row)."""

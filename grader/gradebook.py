@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -34,23 +35,26 @@ def gradebook_frame(rubric: Rubric, rows: list[StudentRow]):
 
 
 @contextlib.contextmanager
-def results_file(path: Path, count_suggested: bool = True):
+def results_file(path: Path):
     """results.csv, one row per student and check, written as results come: yields a
-    function that adds one student's rows, so memory does not grow with N. `points` is what
-    the check counts with (scoring.counted); `auto_points` what was suggested or computed,
-    `confidence` how sure a suggestion for free text is."""
+    function that adds one student's rows (as `results_text` made them), so memory does not
+    grow with N."""
     with atomic_file(path) as stream:
-        writer = csv_writer(stream)
-        writer.writerow(RESULT_COLUMNS)
+        csv_writer(stream).writerow(RESULT_COLUMNS)
+        yield stream.write
 
-        def add(student: StudentResult) -> None:
-            writer.writerows(
-                [student.student, c.question, c.check, _number(counted(c, count_suggested)),
-                 _number(c.max_points), c.outcome, c.feedback, _number(c.auto_points),
-                 "" if c.manual_points is None else _number(c.manual_points), c.reviewer or "",
-                 "" if c.confidence is None else f"{c.confidence:.2f}"] for c in student.checks)
 
-        yield add
+def results_text(student: StudentResult, count_suggested: bool = True) -> str:
+    """One student's rows of results.csv. `points` is what the check counts with
+    (scoring.counted); `auto_points` what was suggested or computed, `confidence` how sure a
+    suggestion for free text is."""
+    stream = io.StringIO()
+    csv_writer(stream).writerows(
+        [student.student, c.question, c.check, _number(counted(c, count_suggested)),
+         _number(c.max_points), c.outcome, c.feedback, _number(c.auto_points),
+         "" if c.manual_points is None else _number(c.manual_points), c.reviewer or "",
+         "" if c.confidence is None else f"{c.confidence:.2f}"] for c in student.checks)
+    return stream.getvalue()
 
 
 def _number(value: float) -> str:
@@ -89,12 +93,12 @@ os.umask(_UMASK)
 
 
 @contextlib.contextmanager
-def atomic_file(path: Path):
-    """A text stream whose content replaces `path` only once it is complete."""
+def atomic_file(path: Path, binary: bool = False):
+    """A text (or `binary`) stream whose content replaces `path` only once it is complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+        with (os.fdopen(handle, "wb") if binary else os.fdopen(handle, "w", encoding="utf-8", newline="")) as stream:
             yield stream
         os.chmod(temporary, 0o666 & ~_UMASK)  # as an ordinary file, not mkstemp's 0600
         os.replace(temporary, path)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SIMILAR = 0.8  # cosine similarity at which two answers count as saying the same
+SIMILAR = 0.7  # cosine similarity at which two answers count as saying the same (see bench/text_agreement.py)
 OUTLIER_MARGIN = 0.05  # a member this much less similar to the others than the group's typical member is an outlier
 POINTS_GAP = 0.25  # a suggestion further than this share of the maximum from the group's median is an outlier
 

@@ -9,15 +9,25 @@ answer the student has now. If the answer changed, the check is flagged for re-r
 What goes in is checked on the way, whoever built it: times are finite and non-negative
 (a student who poisons their clock gets 0, not a NULL that would fail the whole run), texts
 encode as UTF-8 and are cut to a bounded length, points are finite numbers.
+
+A result is kept once (`kept`, `kept_checks`, found again by a digest of all of it), and a run
+is a list of references to kept results (`run_students`): a rerun in which most results did not
+change adds one small row per student, not a copy of every check. The views `results` and
+`students` show every run's results as whole rows, as the tables of that name once held them
+(a ledger of an earlier version is converted when it is opened). `shown` is what the last run
+showed each student (outputs.py), so an unchanged student is neither rendered nor written again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
+import json
 import math
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,24 +42,54 @@ SCHEMA = """
 create table if not exists runs (
     id integer primary key, started text not null, finished text, rubric text not null, students integer
 );
-create table if not exists results (
-    run integer not null references runs(id), student text not null, question text not null,
+create table if not exists kept (
+    id integer primary key, digest text not null unique, student text not null, status text not null,
+    seconds real not null, code_seconds real not null, problem text not null
+);
+create table if not exists kept_checks (
+    kept integer not null references kept(id), student text not null, question text not null,
     check_id text not null, kind text not null, auto_points real not null, max_points real not null,
     outcome text not null, feedback text not null, answer text, answer_hash text not null,
     mistake text, visibility text not null, confidence real, flags text
 );
-create table if not exists students (
-    run integer not null references runs(id), student text not null, status text not null,
-    seconds real not null, code_seconds real not null, problem text not null
-);
-create index if not exists results_by_run on results(run, question);
+create index if not exists kept_checks_by_kept on kept_checks(kept);
+create index if not exists kept_checks_by_answer on kept_checks(student, question, check_id, answer_hash);
+create table if not exists run_students (
+    run integer not null references runs(id), position integer not null, kept integer not null references kept(id),
+    primary key (run, position)
+) without rowid;
+create view if not exists results as
+    select r.run as run, c.student, c.question, c.check_id, c.kind, c.auto_points, c.max_points, c.outcome,
+           c.feedback, c.answer, c.answer_hash, c.mistake, c.visibility, c.confidence, c.flags
+    from run_students r join kept_checks c on c.kept = r.kept;
+create view if not exists students as
+    select r.run as run, k.student, k.status, k.seconds, k.code_seconds, k.problem
+    from run_students r join kept k on k.id = r.kept;
+create table if not exists shown (student text primary key, entry text not null, csv text not null);
 create table if not exists manual (
     id integer primary key, student text not null, question text not null, check_id text not null,
     points real not null, comment text not null default '', reviewer text not null, at text not null,
     answer_hash text not null
 );
 create index if not exists manual_by_check on manual(student, question, check_id, id);
-create index if not exists results_by_answer on results(student, question, check_id, answer_hash);
+"""
+
+# A ledger written before results were kept once and referred to by each run: its `results`
+# and `students` were tables with a copy per run. They become kept results, one per run and student.
+LEGACY = """
+insert into kept (digest, student, status, seconds, code_seconds, problem)
+    select 'legacy ' || run || ' ' || rowid, student, status, seconds, code_seconds, problem from legacy_students;
+insert into run_students (run, position, kept)
+    select s.run, s.rowid, k.id from legacy_students s join kept k on k.digest = 'legacy ' || s.run || ' ' || s.rowid;
+insert into kept_checks (kept, student, question, check_id, kind, auto_points, max_points, outcome, feedback,
+                         answer, answer_hash, mistake, visibility, confidence, flags)
+    select k.id, r.student, r.question, r.check_id, r.kind, r.auto_points, r.max_points, r.outcome, r.feedback,
+           r.answer, r.answer_hash, r.mistake, r.visibility, r.confidence, r.flags
+    from legacy_results r join kept k on k.digest = 'legacy ' || r.run || ' ' || (select min(s.rowid)
+        from legacy_students s where s.run = r.run and s.student = r.student)
+    order by r.rowid;
+drop table legacy_results;
+drop table legacy_students;
 """
 
 
@@ -85,6 +125,56 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def result_digest(result: StudentResult) -> str:
+    """What identifies a result as the ledger keeps it: all of it, student and times included."""
+    text = json.dumps(dataclasses.asdict(result), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class Run:
+    """One run being recorded: its students in order, each a reference to a kept result."""
+
+    def __init__(self, db: sqlite3.Connection, run: int) -> None:
+        self._db = db
+        self.id = run
+        self.count = 0
+
+    def add(self, student: StudentResult) -> int:
+        """Refer to this result, keeping it first unless an identical one is kept; its id."""
+        digest = result_digest(student)
+        found = self._db.execute("select id from kept where digest = ?", (digest,)).fetchone()
+        kept = found[0] if found else self._keep(student, digest)
+        self.refer(kept)
+        return kept
+
+    def refer(self, kept: int) -> None:
+        self._db.execute("insert into run_students (run, position, kept) values (?, ?, ?)", (self.id, self.count, kept))
+        self.count += 1
+
+    def show(self, student: str, entry: dict, csv: str) -> None:
+        self._db.execute("insert or replace into shown (student, entry, csv) values (?, ?, ?)",
+                         (student, json.dumps(entry), csv))
+
+    def _keep(self, student: StudentResult, digest: str) -> int:
+        name = _text(student.student)
+        kept = self._db.execute(
+            "insert into kept (digest, student, status, seconds, code_seconds, problem) values (?, ?, ?, ?, ?, ?)",
+            (digest, name, _text(student.status), seconds(student.seconds), seconds(student.code_seconds),
+             _text(student.problem, 2 * PROBLEM_CHARS))).lastrowid
+        self._db.executemany(
+            "insert into kept_checks (kept, student, question, check_id, kind, auto_points, max_points, outcome, "
+            "feedback, answer, answer_hash, mistake, visibility, confidence, flags) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(kept, name, _text(c.question), _text(c.check), _text(c.kind), _points(c.auto_points),
+              _points(c.max_points), _text(c.outcome), _text(c.feedback, 2 * FEEDBACK_CHARS),
+              None if c.answer is None else _text(c.answer, MAX_TEXT), answer_hash(c.answer),
+              None if c.mistake is None else _text(c.mistake), _text(c.visibility),
+              None if c.confidence is None else _points(c.confidence),
+              None if c.flags is None else _text(c.flags))
+             for c in student.checks])
+        return kept
+
+
 class Ledger:
     def __init__(self, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
@@ -92,11 +182,20 @@ class Ledger:
         self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
         self._lock = threading.Lock()
         with self._db:
+            legacy = self._db.execute(
+                "select 1 from sqlite_master where type = 'table' and name = 'results'").fetchone()
+            if legacy:  # a ledger of an earlier version: a copy of every result per run
+                columns = {row[1] for row in self._db.execute("pragma table_info(results)")}
+                for column, kind in (("confidence", "real"), ("flags", "text")):
+                    if column not in columns:
+                        self._db.execute(f"alter table results add column {column} {kind}")
+                self._db.execute("alter table results rename to legacy_results")
+                self._db.execute("alter table students rename to legacy_students")
+                for index in ("results_by_run", "results_by_answer"):
+                    self._db.execute(f"drop index if exists {index}")
             self._db.executescript(SCHEMA)
-            columns = {row[1] for row in self._db.execute("pragma table_info(results)")}
-            for column, kind in (("confidence", "real"), ("flags", "text")):  # a ledger of an earlier version
-                if column not in columns:
-                    self._db.execute(f"alter table results add column {column} {kind}")
+            if legacy:
+                self._db.executescript(LEGACY)
 
     def close(self) -> None:
         self._db.close()
@@ -105,28 +204,34 @@ class Ledger:
 
     def record_run(self, rubric_title: str, students: Iterable[StudentResult]) -> int:
         """One run and all its results, in one transaction (all or nothing)."""
-        with self._lock, self._db:
-            run = self._db.execute("insert into runs (started, rubric) values (?, ?)", (now(), rubric_title)).lastrowid
-            count = 0
+        with self.recording(rubric_title) as run:
             for student in students:
-                count += 1
-                name = _text(student.student)
-                self._db.executemany(
-                    "insert into results (run, student, question, check_id, kind, auto_points, max_points, outcome, "
-                    "feedback, answer, answer_hash, mistake, visibility, confidence, flags) "
-                    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(run, name, _text(c.question), _text(c.check), _text(c.kind), _points(c.auto_points),
-                      _points(c.max_points), _text(c.outcome), _text(c.feedback, 2 * FEEDBACK_CHARS),
-                      None if c.answer is None else _text(c.answer, MAX_TEXT), answer_hash(c.answer),
-                      None if c.mistake is None else _text(c.mistake), _text(c.visibility),
-                      None if c.confidence is None else _points(c.confidence),
-                      None if c.flags is None else _text(c.flags))
-                     for c in student.checks])
-                self._db.execute("insert into students values (?, ?, ?, ?, ?, ?)",
-                                 (run, name, _text(student.status), seconds(student.seconds),
-                                  seconds(student.code_seconds), _text(student.problem, 2 * PROBLEM_CHARS)))
-            self._db.execute("update runs set finished = ?, students = ? where id = ?", (now(), count, run))
-        return run
+                run.add(student)
+        return run.id
+
+    @contextlib.contextmanager
+    def recording(self, rubric_title: str) -> Iterator[Run]:
+        """One run, in one transaction: each student's result is added (kept once, however
+        many runs it belongs to) or referred to by the id it was kept under."""
+        with self._lock, self._db:
+            run = Run(self._db, self._db.execute("insert into runs (started, rubric) values (?, ?)",
+                                                 (now(), rubric_title)).lastrowid)
+            yield run
+            self._db.execute("update runs set finished = ?, students = ? where id = ?", (now(), run.count, run.id))
+
+    def shown(self) -> dict[str, dict]:
+        """What the last runs showed each student (see outputs.py), without the CSV rows."""
+        entries = {}
+        for student, entry in self._db.execute("select student, entry from shown"):
+            try:
+                entries[student] = json.loads(entry)
+            except ValueError:
+                continue
+        return entries
+
+    def shown_csv(self, student: str) -> str:
+        row = self._db.execute("select csv from shown where student = ?", (student,)).fetchone()
+        return row[0] if row else ""
 
     def latest_run(self) -> tuple[int, str] | None:
         return self._db.execute("select id, finished from runs where finished is not null "
@@ -161,7 +266,7 @@ class Ledger:
         """Per (question, check): every answer a reviewer scored, as (answer, points), from the
         latest manual score of each student's check and the text it was given for."""
         rows = self._db.execute(
-            "select m.question, m.check_id, m.points, (select r.answer from results r where r.student = m.student "
+            "select m.question, m.check_id, m.points, (select r.answer from kept_checks r where r.student = m.student "
             "and r.question = m.question and r.check_id = m.check_id and r.answer_hash = m.answer_hash "
             "and r.answer is not null limit 1) from manual m where m.id = (select max(id) from manual n "
             "where n.student = m.student and n.question = m.question and n.check_id = m.check_id) "

@@ -22,8 +22,8 @@ from pathlib import Path
 from .child import wire
 from .errors import GradeError
 from .runner import Reply, Request, RunReport, _reply_from
-from .selfcheck import Bundle, Line, find_bundle, judge_lines, load_bundle, plans_of, render, render_line, \
-    requests_of, summary
+from .selfcheck import Bundle, Line, find_bundle, load_bundle, render, render_line, summary
+from .selfjudge import judge_lines, plans_of, requests_of
 
 # where code that is not the student's lives: this package, the standard library, site-packages
 _NOT_THEIRS = tuple(sorted({os.path.dirname(os.path.abspath(__file__)), sys.prefix, sys.base_prefix,
@@ -183,6 +183,8 @@ def _answer(request: Request, namespace: dict, support) -> Reply:
         return _reply_from({"status": "ok", "value": wire.encode(target)})
     if not callable(target):
         return Reply("not_callable", detail=type(target).__name__[:100])
+    if request.op == "steps":
+        return _steps(request, target, support)
     try:  # fresh copies of the case's arguments, as the child decodes them
         args = [_argument(wire.encode(arg), support) for arg in request.args]
         kwargs = {name: _argument(wire.encode(value), support) for name, value in request.kwargs}
@@ -200,6 +202,34 @@ def _answer(request: Request, namespace: dict, support) -> Reply:
     seconds = time.perf_counter() - started
     mutated = [i for i, (old, new) in enumerate(zip(before, given)) if old is not None and not wire.unchanged(old, new)]
     return _reply_from({"status": "ok", "value": wire.encode(value), "mutated": mutated, "seconds": seconds})
+
+
+def _steps(request: Request, target, support) -> Reply:
+    """An object's case taken as the child takes it (child/__main__.py `_steps`): make the
+    object, take every step, each step's outcome; after `new` raised, nothing more runs."""
+    obj, outcomes = None, []
+    started = time.perf_counter()
+    for action, name, args, kwargs in request.steps:
+        try:
+            given = [_argument(wire.encode(arg), support) for arg in args]
+            named = {key: _argument(wire.encode(value), support) for key, value in kwargs}
+            if action == "new":
+                obj = target(*given, **named)
+                outcome = {"status": "made"}
+            else:
+                value = getattr(obj, name)
+                if action == "call":
+                    value = value(*given, **named)
+                outcome = {"status": "self"} if value is obj else {"status": "ok", "value": wire.encode(value)}
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # the step's error, whatever it is
+            outcome = {"status": "error", "error": _describe(exc)}
+        outcomes.append(outcome)
+        if action == "new" and outcome["status"] == "error":
+            break
+    return _reply_from({"status": "ok", "steps": outcomes, "seconds": time.perf_counter() - started},
+                       len(request.steps))
 
 
 def _argument(data, support):

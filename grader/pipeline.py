@@ -6,31 +6,24 @@ Each step is one function so the order is visible and a step can be swapped in t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from pathlib import Path
 
+from . import timing
 from .checks import CheckResult
 from .errors import OutputError
-from .feedback import render_html, render_markdown
-from .gradebook import gradebook_frame, results_file, write_atomically, write_csv
-from .ledger import Ledger, apply_manual
-from .record import record_of, write_record
 from .reference import Plan
 from .followon import with_follow_on
 from .kinds import kind_of
-from .kinds.text import MatchBudget, refit
+from .kinds.text import MatchBudget
+from .outputs import NOT_ON_ROSTER, Outputs  # noqa: F401  (the output folder, step by step)
 from .runner import Aborted, Request, RunReport, Runner
 from .store import ResultStore
-from .scoring import UNSANDBOXED, StudentResult, StudentRow, base_status, row_of, run_status
+from .scoring import UNSANDBOXED, StudentResult, StudentRow, base_status, run_status
 from .submissions import Submission, read_submission
-from .untrusted import (FEEDBACK_CHARS, MAX_NOTES, NOTE_CHARS, PROBLEM_CHARS, clean_text, clip, file_stem,
-                        seconds)
-
-
-NOT_ON_ROSTER = " (not on roster)"
+from .untrusted import FEEDBACK_CHARS, MAX_NOTES, NOTE_CHARS, PROBLEM_CHARS, clean_text, clip, seconds
 
 
 @dataclass
@@ -51,125 +44,84 @@ class Summary:
         return sum(s.to_review for s in self.students)
 
 
-class Outputs:
-    """The output folder: each student's feedback as soon as it is graded, then the
-    gradebook and the results. Only a small row per student stays in memory."""
-
-    def __init__(self, plan: Plan, out: Path, manual: dict | None = None) -> None:
-        self.plan = plan
-        self.out = out
-        self.manual = manual or {}  # reviewers' scores from the ledger; they win over automatic ones
-        # answers reviewers scored, per (question, check): free-text suggestions are fitted to them
-        self.reviewed: dict[tuple[str, str], list] = {}
-        self.times: dict[str, datetime] = {}  # when each student handed in, for the late policy
-        self.roster: set[str] | None = None  # enrolled ids; others are flagged
-        self.record = record_of(plan.rubric)  # the rubric file as it is when grading starts
-
-    def prepare(self) -> None:
-        """Make sure results can be written before anything is graded, and sweep away the
-        temporary files of a run that was killed halfway through writing one."""
-        try:
-            (self.out / ".grade").mkdir(parents=True, exist_ok=True)
-            for leftover in [*self.out.glob(".*.tmp"), *self.out.glob("*/.*.tmp"),
-                             *self.out.glob(".grade/*/.*.tmp")]:
-                leftover.unlink(missing_ok=True)
-            probe = self.out / ".grade" / ".writable"
-            probe.write_text("")
-            probe.unlink()
-        except OSError as exc:
-            raise self._error(exc) from None
-
-    def reviewed_result(self, result: StudentResult) -> StudentResult:
-        """A result as the outputs show it: the reviewers' scores applied, and every other
-        free-text suggestion fitted to the answers they scored (kinds/text.py)."""
-        return apply_manual(refit(result, self.plan.rubric, self.reviewed, self.manual.keys()), self.manual)
-
-    def add(self, result: StudentResult) -> StudentRow:
-        result = self.reviewed_result(result)
-        stem = file_stem(result.student)  # never a path, never too long, whatever the id
-        row = row_of(self.plan.rubric, result, self.times.get(result.student))
-        try:
-            write_atomically(self.out / "feedback" / f"{stem}.md", render_markdown(self.plan.rubric, result, row))
-            write_atomically(self.out / "feedback" / f"{stem}.html", render_html(self.plan.rubric, result, row))
-        except OSError as exc:
-            raise self._error(exc) from None
-        if self.roster is not None and result.student not in self.roster:
-            row = replace(row, status=row.status + NOT_ON_ROSTER)
-        return row
-
-    def finish(self, rows: list[StudentRow], results: Iterable[StudentResult], ledger: Ledger | None = None) -> None:
-        """gradebook.csv from the rows; in one pass over `results` (the kept results, same
-        order): results.csv with the reviewers' scores applied, and the raw run in the ledger
-        (one transaction; a failure leaves the previous results.csv and ledger as they were).
-        Last, the folder's record of the rubric it was graded with (record.py)."""
-        try:
-            write_csv(gradebook_frame(self.plan.rubric, rows), self.out / "gradebook.csv")
-            with results_file(self.out / "results.csv", self.plan.rubric.count_suggested) as add:
-                def written():  # the ledger keeps the run's results, suggestions fitted as shown
-                    for result in results:
-                        fitted = refit(result, self.plan.rubric, self.reviewed, self.manual.keys())
-                        add(apply_manual(fitted, self.manual))
-                        yield fitted
-
-                if ledger is not None:
-                    ledger.record_run(self.plan.rubric.title, written())
-                else:
-                    for _ in written():
-                        pass
-        except OSError as exc:
-            raise self._error(exc) from None
-        write_record(self.out, self.record)
-
-    def _error(self, exc: OSError) -> OutputError:
-        return OutputError(f"{self.out}: cannot write the results there ({exc.strerror or exc}); "
-                           "choose another folder with --out")
-
-
 def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: ResultStore,
               outputs: Outputs, *, jobs: int = 1, regrade: frozenset[str] = frozenset(),
               on_done: Callable[[StudentRow], None] | None = None) -> list[StudentRow]:
     """Grade every submission (in parallel children), in the order given.
 
     A stored result whose key still matches is used as it is (except for the students named
-    in `regrade`); each new result is stored and its feedback written as soon as it exists.
+    in `regrade`), and a student of whom nothing the outputs show changed is only looked up
+    (outputs.py); each new result is stored and its feedback written as soon as it exists.
     On Ctrl-C every running child is killed and nothing half-graded is stored. A submission
     that trips up the grader anywhere on its way gets an `error` row; the others go on.
+
+    `jobs` submissions run at once; THREADS_PER_JOB times as many are on their way, so that
+    while one is judged and its feedback written, the next one already runs in the slot.
     """
-    def kept_or_graded(submission: Submission) -> StudentResult:
-        result = store.get(submission) if submission.student not in regrade else None
+    gated = _Gated(runner, max(1, jobs))
+
+    def kept_or_graded(submission: Submission, key: str) -> StudentResult:
+        with timing.stage("read kept result"):
+            result = store.get(submission, key) if submission.student not in regrade else None
         if result is None:
             if submission.status == "unread":
-                submission = read_submission(submission.path, submission.student, plan.rubric.entry)
-            result = grade_submission(plan, submission, runner)
+                with timing.stage("parse"):
+                    submission = read_submission(submission.path, submission.student, plan.rubric.entry)
+            result = grade_submission(plan, submission, gated)
             if runner.aborted:
                 raise Aborted()
-            store.put(submission, result)
+            with timing.stage("keep result"):
+                store.put(submission, result, key)
         return result
 
     def grade_one(submission: Submission) -> StudentRow:
+        key, row = "", None
         try:
-            result = kept_or_graded(submission)
+            with timing.stage("cache key"):
+                key = store.key(submission)
+            if store.reuse and submission.student not in regrade:  # nothing it depends on changed: nothing to do
+                with timing.stage("unchanged look-up"):
+                    row = outputs.unchanged(submission, key, store.stamp(submission))
+            if row is None:
+                result = kept_or_graded(submission, key)
         except (Aborted, OutputError):
             raise
         except Exception as exc:  # whatever this one submission did, the others keep their rows
             problem = f"the grader could not grade this submission ({type(exc).__name__}: {exc}); grade it again"
             result = bounded(not_graded(plan, replace(submission, status="error", problem=problem)))
-            store.put(submission, result)
-        row = outputs.add(result)
+            store.put(submission, result, key or None)
+        if row is None:
+            row = outputs.add(result, key, store.stamp(submission))
         if on_done:
             on_done(row)
         return row
 
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    pool = ThreadPoolExecutor(max_workers=THREADS_PER_JOB * max(1, jobs))
     try:
-        futures = [pool.submit(grade_one, submission) for submission in submissions]
-        return [future.result() for future in futures]
+        with timing.stage("grading (wall)"):
+            futures = [pool.submit(grade_one, submission) for submission in submissions]
+            return [future.result() for future in futures]
     except BaseException:
         runner.abort()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     finally:
         pool.shutdown(wait=True)
+
+
+THREADS_PER_JOB = 2
+
+
+class _Gated:
+    """The runner, with at most `jobs` submissions running in it at once."""
+
+    def __init__(self, runner: Runner, jobs: int) -> None:
+        self.runner = runner
+        self.gate = threading.BoundedSemaphore(jobs)
+
+    def run(self, submission: Submission, requests: list[Request]) -> RunReport:
+        with self.gate:
+            return self.runner.run(submission, requests)
 
 
 def grade_submission(plan: Plan, submission: Submission, runner: Runner) -> StudentResult:
@@ -187,9 +139,14 @@ def grade_submission(plan: Plan, submission: Submission, runner: Runner) -> Stud
 
 def _run_and_judge(plan: Plan, submission: Submission, runner: Runner) -> StudentResult:
     plan = plan.for_student(submission.student)  # a `per_student` check's cases are this student's own
-    requests = build_requests(plan, submission)
+    with timing.stage("build requests"):
+        requests = build_requests(plan, submission)
     report = runner.run(submission, requests)
-    checks = with_follow_on(plan.rubric, judge_all(plan, submission, report, MatchBudget()), submission)
+    timing.add("sandbox: session, load, requests (less student code)", report.seconds - report.code_seconds)
+    timing.add("student code (load and calls)", report.code_seconds)
+    timing.add("requests sent", 0.0, len(requests))
+    with timing.stage("judge"):
+        checks = with_follow_on(plan.rubric, judge_all(plan, submission, report, MatchBudget()), submission)
     load_problem = _load_problem(submission, report)
     status = run_status(checks, bool(load_problem))
     if not report.sandboxed:

@@ -19,12 +19,14 @@ import sys
 import threading
 from dataclasses import dataclass, field, replace
 from types import ModuleType
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .child import wire
 from .compare import JudgeError, run_judge
 from .errors import ReferenceLoadError, RubricError
-from .rubric import Rubric
+
+if TYPE_CHECKING:  # the rubric's models are not built by `grade check`
+    from .rubric import Rubric
 
 SUPPORT_MODULE = "grade_support"  # the name the support module has on both sides
 

@@ -36,13 +36,28 @@ import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import cgroup
-from .child import wire
-from .rubric import Limits, Rubric
 from .sandbox import WORKDIR_BYTES, Bubblewrap, Plain, python_locations
 from .submissions import Submission
+
+if TYPE_CHECKING:  # `grade check` runs with the bundle's limits: it needs no rubric model
+    from .rubric import Limits, Rubric
+
+
+class _LazyWire:
+    """child/wire.py, imported when first used: it imports numpy, which `grade check` loads
+    while the student's process starts (`Runner.warm`)."""
+
+    def __getattr__(self, name: str):
+        from .child import wire as module
+
+        globals()["wire"] = module
+        return getattr(module, name)
+
+
+wire = _LazyWire()
 
 CHILD_SCRIPT = Path(__file__).resolve().parent / "child" / "__main__.py"
 PROJECT_ROOT = CHILD_SCRIPT.parent.parent.parent
@@ -217,6 +232,13 @@ class Runner:
     def close(self) -> None:
         """Stop every zygote and remove the slots' scratch folders."""
         _close_slots(self._slots)
+
+    def warm(self) -> None:
+        """Start a slot's zygote now: its interpreter starts (and imports numpy) while the
+        caller prepares the requests (`grade check` checks one submission)."""
+        with self._slot() as slot:
+            if slot.zygote is None:
+                slot.zygote = _Zygote(self, slot)
 
     def abort(self) -> None:
         """Kill every running student process and start no new one (Ctrl-C, SIGTERM).

@@ -4,38 +4,27 @@ The bundle (see `assign.bundle_for`) is rebuilt into the same plan objects the i
 run uses, so a function check reports the same mistake with the same words, on practice
 cases drawn like the graded ones but not the same (the bundle holds no graded answer). What
 cannot be decided here is said so: hidden checks and free text are "graded later"; bools,
-short names and functions whose cases are fixed numbers are checked for their form only.
+short names, and functions and classes whose cases are fixed values are checked for their
+form only. A class takes the steps of its practice cases, as a function takes its cases.
 It never says "all passed" while points remain open.
+
+This module is what `grade check` needs first: the bundle (plain JSON, no rubric model), the
+lines and their rendering. The judging (numpy, the kinds' judges) is in selfjudge.py, loaded
+while the student's process starts (`check_submission`).
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from .cases import describe_call, from_wire_form
-from .checks import CheckResult, as_array, compare, result
-from .child import wire
-from .compare import python_scalar
 from .errors import GradeError
-from .hashed import HashedNumber
-from .compare import kind as _kind
-from .kinds.text import _text_answer, filled
-from .kinds.function import FunctionPlan, _case_problem, _matching_mistake, _mutated_names, judge_function
-from .kinds.value import _type_problem
-from .reference import Raised, support_module
-from .rubric import FunctionCheck, FunctionMistake, Limits, Question, Tolerance, ValueCheck
-from .runner import Reply, Request, Runner
-from .sandbox import Plain
-from .submissions import read_submission
 
 # 2: practice cases, forms of fixed-number checks, one salt per value check; 3: values in the
-# typed wire format of every kind (dicts, sets, DataFrames ...), comparison rules, classes
-BUNDLE_FORMAT = 3
+# typed wire format of every kind (dicts, sets, DataFrames ...), comparison rules, classes; 4: an
+# object check's steps with the reference's outcomes on practice cases (or their forms)
+BUNDLE_FORMAT = 4
 
 
 LATER = ("graded later", "format only")  # verdicts whose points are decided when graded
@@ -67,6 +56,37 @@ class Line:
         return {"known mistake": "mistake", "error": "failed", "timeout": "failed"}.get(self.verdict, self.verdict)
 
 
+@dataclass(frozen=True)
+class BundleLimits:
+    """The rubric's limits as the bundle carries them (rubric.Limits, read as plain data: a
+    self-check builds no rubric model)."""
+
+    call_timeout: float = 5.0
+    submission_timeout: float = 120.0
+    memory_mb: int = 2048
+    answer_chars: int = 20_000
+
+    def __post_init__(self) -> None:
+        for name, low in (("call_timeout", 0), ("submission_timeout", 0), ("memory_mb", 127), ("answer_chars", 99)):
+            value = getattr(self, name)
+            if type(value) not in (int, float) or not value > low:
+                raise ValueError(f"limits.{name} is {value!r}")
+
+
+@dataclass(frozen=True)
+class BundleTolerance:
+    """The rubric's tolerance (rubric.Tolerance), as plain data."""
+
+    rtol: float = 1e-4
+    atol: float = 1e-8
+
+    def __post_init__(self) -> None:
+        for name in ("rtol", "atol"):
+            value = getattr(self, name)
+            if type(value) not in (int, float) or not value >= 0:
+                raise ValueError(f"tolerance.{name} is {value!r}")
+
+
 class Bundle:
     def __init__(self, data: dict, path: Path) -> None:
         self.path = path
@@ -75,8 +95,8 @@ class Bundle:
                 raise ValueError(f"format {data.get('format')!r}, not {BUNDLE_FORMAT}")
             self.title = str(data["title"])
             self.entry = data.get("entry")
-            self.limits = Limits(**data["limits"])
-            self.tolerance = Tolerance(**data["tolerance"])
+            self.limits = BundleLimits(**data["limits"])
+            self.tolerance = BundleTolerance(**data["tolerance"])
             self.questions = data["questions"]
             # the source of the rubric's support module (its fixtures), or None
             self.support = data.get("support")
@@ -200,67 +220,38 @@ def default_bundle(submission: Path) -> Path:
 
 
 def check_submission(bundle: Bundle, path: Path) -> list[Line]:
-    submission = read_submission(path, entry_module=bundle.entry)
-    if submission.status != "ok":
-        raise GradeError(f"{path}: {submission.problem}")
-    support = support_module(bundle.support) if bundle.support is not None else None
-    plans, requests = _plans_and_requests(bundle, submission, support)
+    """The lines of the bundle's checks on the student's own work at `path`. The student's
+    process is started first: its interpreter starts (and imports numpy) while this one
+    reads the work and loads what judging needs."""
+    from .runner import Runner
+    from .sandbox import Plain
+
     with Runner(bundle.limits, confinement=Plain("a self-check runs your own code"), support=bundle.support) as runner:
-        report = runner.run(submission, requests)
-    return judge_lines(bundle, plans, submission, report)
+        runner.warm()
+        from .submissions import read_submission
+
+        submission = read_submission(path, entry_module=bundle.entry)
+        if submission.status != "ok":
+            raise GradeError(f"{path}: {submission.problem}")
+        from . import selfjudge
+        from .reference import support_module
+
+        support = support_module(bundle.support) if bundle.support is not None else None
+        plans = selfjudge.plans_of(bundle, support)
+        report = runner.run(submission, selfjudge.requests_of(plans, submission))
+    return selfjudge.judge_lines(bundle, plans, submission, report)
 
 
-def judge_lines(bundle: Bundle, plans, submission, report) -> list[Line]:
-    """Each planned check's line from the replies in `report` (the CLI's, from a child
-    process; `grader.check`'s, from the notebook's own namespace)."""
-    return [_judge(bundle, question, check, plan, submission, report) for question, check, plan in plans]
+def __getattr__(name: str):
+    """The judging side (selfjudge.py), by its old names here, imported when first used."""
+    if name in _JUDGING:
+        from . import selfjudge
+
+        return getattr(selfjudge, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _plans_and_requests(bundle: Bundle, submission, support=None):
-    plans = plans_of(bundle, support)
-    return plans, requests_of(plans, submission)
-
-
-def plans_of(bundle: Bundle, support=None, questions=None) -> list[tuple[dict, dict, FunctionPlan | None]]:
-    """(question, check, plan) of every check of the bundle (or of the `questions` named);
-    GradeError, in one line, for a bundle whose checks this version cannot read."""
-    try:
-        return _plans_of(bundle, support, questions)
-    except (wire.WireError, KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise GradeError(f"{bundle.path}: this self-check bundle cannot be read by this version of grade "
-                         f"({type(exc).__name__}: {str(exc)[:200]}); ask for the current one") from None
-
-
-def _plans_of(bundle: Bundle, support=None, questions=None) -> list[tuple[dict, dict, FunctionPlan | None]]:
-    plans = []
-    for q in bundle.questions:
-        if questions is not None and q["id"] not in questions:
-            continue
-        for c in q["checks"]:
-            if c["visibility"] != "hidden" and c["kind"] == "function":
-                plan = _function_plan(q, c)
-                plan.support = support
-                plans.append((q, c, plan))
-            else:
-                plans.append((q, c, None))
-    return plans
-
-
-def requests_of(plans, submission) -> list[Request]:
-    """What to ask the student's code for the planned checks."""
-    requests = []
-    for q, c, plan in plans:
-        key = f"{q['id']}/{c['id']}"
-        if c["visibility"] == "hidden":
-            continue
-        if c["kind"] == "function":
-            requests += [Request.call(f"{key}/{i}", c["name"], args, c.get("call_timeout"))
-                         for i, args in enumerate(plan.cases)]
-        elif c["kind"] in ("value", "object"):
-            requests.append(Request(key, "get", c["name"]))
-        elif not filled(submission.answers.get(q["id"])):  # the string, unless the cell is filled in
-            requests.append(Request(key, "get", c["answer"]))
-    return requests
+_JUDGING = frozenset({"judge_lines", "plans_of", "requests_of", "_form_problem", "_stand_in", "_value_line"})
 
 
 def place_of(c: dict) -> str:
@@ -270,221 +261,10 @@ def place_of(c: dict) -> str:
         return "hidden"
     if c["kind"] == "text":
         return "text"
-    if c["kind"] == "object" or (c["kind"] == "function" and ("forms" in c or c.get("compare") == "judge")) or \
+    if (c["kind"] in ("function", "object") and ("forms" in c or c.get("compare") == "judge")) or \
             (c["kind"] == "value" and c.get("type") not in ("int", "float")):
         return "form"
     return "here"
-
-
-def _function_plan(q: dict, c: dict) -> FunctionPlan:
-    """The check's plan; for a check of fixed numbers (`forms`), `expected` holds the forms."""
-    mistakes = [FunctionMistake(id=m["id"], feedback=m["feedback"], credit=m["credit"],
-                                variant=None if "raises" in m else m["id"],
-                                raises=m.get("raises"), message=m.get("message", "")) for m in c["mistakes"]]
-    # the check's comparison rule, if the bundle names it; a judge is the reference's and stays
-    # with the grader (such a check is self-checked for its form only, see `_judged_later`)
-    compare = c.get("compare", "auto") if c.get("compare", "auto") in ("auto", "exact", "unordered", "normalized") \
-        else "auto"
-    check = FunctionCheck(kind="function", id=c["id"], name=c["name"], points=c["points"], rtol=c["rtol"],
-                          atol=c["atol"], call_timeout=c["call_timeout"], mistakes=mistakes,
-                          cases=[{name: 0 for name in c["arg_names"]}], compare=compare,
-                          ordered=bool(c.get("ordered", False)), loose_types=bool(c.get("loose_types", False)))
-    cases = [from_wire_form(case) for case in c["cases"]]
-    if "forms" in c:  # a case that raises is told by the exception it expects
-        return FunctionPlan(check, c["arg_names"], cases, [_output(f) if "raised" in f else f for f in c["forms"]])
-    variants = {m["id"]: [_output(o) for o in m["outputs"]] for m in c["mistakes"] if "outputs" in m}
-    return FunctionPlan(check, c["arg_names"], cases, [_output(o) for o in c["expected"]], variants)
-
-
-def _output(data: dict):
-    return Raised(data["raised"]) if "raised" in data else wire.decode(data)
-
-
-def _judge(bundle: Bundle, q: dict, c: dict, plan, submission, report) -> Line:
-    line = _judged(bundle, q, c, plan, submission, report)
-    line.where = place_of(c)
-    return line
-
-
-class _TextQuestion:
-    """What `kinds.text` asks of a question, from the bundle."""
-
-    def __init__(self, q: dict, c: dict) -> None:
-        self.id, self.answer = q["id"], c["answer"]
-
-    @property
-    def answer_tag(self) -> str:
-        return f"answer:{self.id}"
-
-    def answer_name(self, check=None) -> str:
-        return self.answer
-
-
-def _text_line(q: dict, c: dict, submission, reply: Reply | None) -> Line:
-    """A free-text answer read as the final grade reads it (kinds/text.py): the tagged cell
-    when filled in, else the string; the placeholder or nothing is missing on both sides."""
-    question = _TextQuestion(q, c)
-    answer, source = _text_answer(question, None, submission, reply)
-    read = f" Read from {source}, since {source.why}." if getattr(source, "why", "") else ""
-    if answer is None:
-        return Line(q["id"], c["id"], "missing", c["points"],
-                    f"No answer found: write it in a markdown cell tagged `{question.answer_tag}` "
-                    f"or a string `{question.answer}`.")
-    if type(answer) is np.str_:
-        answer = str(answer)
-    if type(answer) is not str:
-        return Line(q["id"], c["id"], "failed", c["points"], f"{source} should be a string, not {_kind(answer)}.{read}")
-    if not filled(answer):
-        return Line(q["id"], c["id"], "missing", c["points"], f"{source} is not answered yet.")
-    return Line(q["id"], c["id"], "graded later", c["points"], "free text, read by a person." + read)
-
-
-def _judged(bundle: Bundle, q: dict, c: dict, plan, submission, report) -> Line:
-    key = f"{q['id']}/{c['id']}"
-    if c["visibility"] == "hidden":
-        return Line(q["id"], c["id"], "graded later", c["points"], "a hidden check, run when your work is graded")
-    if c["kind"] == "text":
-        return _text_line(q, c, submission, report.replies.get(key))
-    if c["kind"] == "object":  # its steps' answers would be graded answers: only whether it is there
-        reply = report.replies.get(key)
-        if reply is None or reply.status == "missing":
-            return Line(q["id"], c["id"], "missing", c["points"], f"`{c['name']}` is not defined; define a class "
-                        f"named {c['name']}")
-        return Line(q["id"], c["id"], "graded later", c["points"], f"`{c['name']}` is there; what its objects do "
-                    "is checked when your work is graded")
-    question = Question(id=q["id"], title=q["title"], checks=[plan.check if plan else _stand_in(c)])
-    if c["kind"] == "function":
-        replies = [report.replies.get(f"{key}/{i}", Reply("missing")) for i in range(len(plan.cases))]
-        if c.get("compare") == "judge":
-            return _judged_later(question, plan, replies, bundle.tolerance)
-        if "forms" in c:
-            return _form_line(question, plan, replies, bundle.tolerance)
-        return _line(judge_function(question, plan, replies, bundle.tolerance))
-    return _value_line(question, c, report.replies.get(key))
-
-
-def _form_line(question: Question, plan: FunctionPlan, replies: list[Reply], tolerance: Tolerance) -> Line:
-    """A function whose cases are fixed numbers: the bundle holds the form of each answer
-    (an array's shape, a number), not its values, which would be the graded answers."""
-    check = plan.check
-    if any(r.status in ("missing", "not_callable") for r in replies) or all(
-            r.status == "error" and (r.error or {}).get("type") == "NotImplementedError" for r in replies):
-        return _line(judge_function(question, plan, replies, tolerance))  # decided before any value is compared
-    problems = []
-    for number, (args, form, reply) in enumerate(zip(plan.cases, plan.expected, replies), start=1):
-        if isinstance(form, Raised):  # the exception asked for is no secret: the case says it
-            problem = _case_problem(plan, args, form, reply, 0.0, 0.0)
-        elif reply.status != "ok":
-            problem = _case_problem(plan, args, None, reply, 0.0, 0.0)
-        else:
-            problem = _form_problem(form, reply.value)
-            if problem is None and reply.mutated:
-                problem = f"modified its argument {_mutated_names(plan, args, reply)} in place (work on a copy)"
-        if problem:
-            problems.append((number, args, reply, problem))
-    name = f"`{check.name}`"
-    if not problems:
-        return Line(question.id, check.id, "format only", check.points,
-                    f"{name} answers all {len(plan.cases)} cases in the right form; its cases are fixed numbers, "
-                    "so whether the values are right is graded later")
-    mistake = _matching_mistake(plan, replies, 0.0, 0.0)  # only mistakes named by their exception
-    if mistake is not None:
-        return _line(result(question, check, "mistake", mistake.feedback, mistake.credit, mistake.id))
-    number, args, reply, problem = problems[0]
-    where = f"case {number} of {len(plan.cases)} ({describe_call(args, plan.arg_names, plan.support)})"
-    outcome = {"timeout": "timeout", "crashed": "error", "error": "error"}.get(reply.status, "failed")
-    return _line(result(question, check, outcome, f"{name} {problem} in {where}."))
-
-
-def _judged_later(question: Question, plan: FunctionPlan, replies: list[Reply], tolerance: Tolerance) -> Line:
-    """A check whose answers a judge of the reference decides (`compare: judge`): here only
-    whether the function answers every case with a value that can be graded."""
-    check = plan.check
-    if any(r.status in ("missing", "not_callable") for r in replies) or all(
-            r.status == "error" and (r.error or {}).get("type") == "NotImplementedError" for r in replies):
-        return _line(judge_function(question, plan, replies, tolerance))
-    for number, (args, reply) in enumerate(zip(plan.cases, replies), start=1):
-        expected = plan.expected[number - 1] if isinstance(plan.expected[number - 1], Raised) else None
-        problem = _case_problem(plan, args, expected, reply, 0.0, 0.0) \
-            if reply.status != "ok" or expected is not None else None
-        if problem is None and reply.mutated:
-            problem = f"modified its argument {_mutated_names(plan, args, reply)} in place (work on a copy)"
-        if problem:
-            where = f"case {number} of {len(plan.cases)} ({describe_call(args, plan.arg_names, plan.support)})"
-            outcome = {"timeout": "timeout", "crashed": "error", "error": "error"}.get(reply.status, "failed")
-            return _line(result(question, check, outcome, f"`{check.name}` {problem} in {where}."))
-    return Line(question.id, check.id, "format only", check.points,
-                f"`{check.name}` answers all {len(plan.cases)} cases; whether the answers are right is decided "
-                "when your work is graded")
-
-
-_NUMBER_FORMS = {"int", "float"} | {np.dtype(code).name for code in "bBhHiIlLqQefdg"}
-
-
-def _form_problem(form: dict, value) -> str | None:
-    if form.get("form") == "array":
-        value = as_array(value, tuple(form["shape"]))
-        if isinstance(value, str):
-            return value
-        if form.get("finite") and not np.isfinite(value.astype(np.float64)).all():
-            return "returned NaN or infinite values"
-        return None
-    if form.get("form") == "number" or form.get("form") in _NUMBER_FORMS:  # numpy scalars count as numbers
-        if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "biuf":
-            value = float(value.reshape(()))
-        value = python_scalar(value)
-        if type(value) not in (int, float):
-            return f"returned {_kind(value)}, expected a number"
-        return None if type(value) is int or math.isfinite(value) else "returned NaN or an infinite value"
-    if type(python_scalar(value)).__name__ == form.get("form"):
-        return None
-    return f"returned {_kind(value)}, expected a {form.get('form')}"
-
-
-def _stand_in(c: dict) -> ValueCheck:
-    return ValueCheck(kind="value", id=c["id"], name=c["name"], type=c["type"], points=c["points"],
-                      loose_types=bool(c.get("loose_types", False)))
-
-
-def _value_line(question: Question, c: dict, reply: Reply | None) -> Line:
-    check = question.checks[0]
-    name = f"`{c['name']}`"
-    if reply is None or reply.status == "missing" or (reply.status == "ok" and reply.value is None):
-        return _line(result(question, check, "missing", f"{name} is not answered yet."))
-    if reply.status != "ok":
-        return _line(result(question, check, "error", f"{name} could not be read: {reply.detail}."))
-    value = python_scalar(reply.value)  # numpy scalars count as their Python kind
-    if c["type"] not in ("int", "float", "bool", "str"):  # a list, dict, array, DataFrame ...: its type only
-        problem = _type_problem(check, value)
-        if problem:
-            return _line(result(question, check, "failed", f"{name} {problem}."))
-        return Line(question.id, c["id"], "format only", c["points"],
-                    f"a {c['type']} value, as asked; whether it is right is graded later" if c["type"] != "any"
-                    else "a value that can be graded; whether it is right is graded later")
-    if c["type"] == "bool":
-        ok = type(value) is bool
-        return Line(question.id, c["id"], "format only" if ok else "failed", c["points"],
-                    "a bool, as asked; whether it is right is graded later" if ok else f"{name} should be True or False")
-    if c["type"] == "str":
-        ok = type(value) is str and 0 < len(value.split()) <= 8
-        return Line(question.id, c["id"], "format only" if ok else "failed", c["points"],
-                    "a short name, as asked; whether it is right is graded later" if ok
-                    else f"{name} should be a short name (a string of a few words)")
-    if type(value) not in (int, float) or (isinstance(value, float) and not math.isfinite(value)):
-        return _line(result(question, check, "failed", f"{name} should be a number."))
-    if compare(HashedNumber.from_dict(c["expected"]), value, 0, 0) is None:
-        return _line(result(question, check, "passed", f"{name} is correct (within the self-check's tolerance).", 1.0))
-    for m in c["mistakes"]:
-        hit = (m["when"] == "not_integer" and isinstance(value, float) and not value.is_integer()) or \
-              (m["value"] is not None and HashedNumber.from_dict(m["value"]).matches(value))
-        if hit:
-            return _line(result(question, check, "mistake", m["feedback"], m["credit"], m["id"]))
-    return _line(result(question, check, "failed", f"{name} is not the right number."))
-
-
-def _line(check: CheckResult) -> Line:
-    verdict = "known mistake" if check.outcome == "mistake" else check.outcome
-    return Line(check.question, check.check, verdict, check.max_points, check.feedback, earned=check.points)
 
 
 def _widths(bundle: Bundle) -> tuple[int, int]:

@@ -32,7 +32,8 @@ class ResultStore:
         self.plan_key = _plan_key(plan, sandboxed)
         self.reuse = reuse  # False (--force): grade everything again, keep the new results
 
-    def get(self, submission: Submission) -> StudentResult | None:
+    def get(self, submission: Submission, key: str | None = None) -> StudentResult | None:
+        """The kept result while its key matches (`key`: this submission's, if known already)."""
         if not self.reuse:
             return None
         path = self._path(submission)
@@ -40,7 +41,7 @@ class ResultStore:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError, RecursionError):
             return None
-        if not isinstance(data, dict) or data.get("key") != self.key(submission):
+        if not isinstance(data, dict) or data.get("key") != (key or self.key(submission)):
             return None
         try:
             return _result_from(data["result"])
@@ -52,9 +53,18 @@ class ResultStore:
         data = json.loads(self._path(submission).read_text(encoding="utf-8"))
         return _result_from(data["result"])
 
-    def put(self, submission: Submission, result: StudentResult) -> None:
-        data = {"format": FORMAT, "key": self.key(submission), "result": dataclasses.asdict(result)}
+    def put(self, submission: Submission, result: StudentResult, key: str | None = None) -> None:
+        data = {"format": FORMAT, "key": key or self.key(submission), "result": dataclasses.asdict(result)}
         write_atomically(self._path(submission), json.dumps(data, indent=1))
+
+    def stamp(self, submission: Submission) -> list[int] | None:
+        """The kept file's size and modification time (in ns): a file written since has
+        other ones, whatever it holds. None when nothing is kept."""
+        try:
+            state = self._path(submission).stat()
+        except OSError:
+            return None
+        return [state.st_size, state.st_mtime_ns]
 
     def key(self, submission: Submission) -> str:
         """What identifies this version of the submission, read in chunks (a file of any

@@ -867,3 +867,10 @@ def test_a_mistake_that_raises_is_matched_by_a_subclass_too_as_a_case_that_raise
     assert (result.outcome, result.mistake) == ("mistake", "lookup")
     other = Reply("error", error={"type": "ValueError", "message": "", "mro": ["ValueError", "Exception"]})
     assert judge_function(question, plan, [other], Tolerance()).mistake is None
+
+
+def test_a_check_of_one_case_is_not_correct_on_all_1_cases():
+    from grader.checks import on_all_cases
+
+    assert on_all_cases(1) == "on its one case"
+    assert on_all_cases(3) == "on all 3 cases"

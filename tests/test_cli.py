@@ -200,3 +200,64 @@ def test_a_course_folder_grades_each_sheet_with_its_own_rubric(tmp_path, monkeyp
     textproc = pd.read_csv(tmp_path / "grades" / "textproc" / "gradebook.csv", dtype={"student": str})
     assert list(ex07["student"]) == ["alice"] and ex07["total"][0] > 0
     assert list(textproc["student"]) == ["zed"] and textproc["total"][0] == 0
+
+
+# ---------------------------------------------------------------- `grade check` starts light
+
+HEAVY = ("pandas", "rich", "matplotlib", "flask", "wordllama", "sklearn", "scipy")
+
+
+def _imported_after(code: str, cwd: Path) -> set[str]:
+    """The top-level modules a fresh interpreter has imported after running `code`."""
+    import subprocess
+    import sys
+
+    probe = code + "\nimport sys\nprint(' '.join(sorted({name.split('.')[0] for name in sys.modules})))\n"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=cwd, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())
+
+
+def test_the_command_line_and_the_bundle_load_without_numpy_pandas_or_the_rubric_models(tmp_path):
+    loaded = _imported_after("import grader.cli, grader.selfcheck, grader.runner", tmp_path)
+    assert not loaded & {"numpy", "pydantic", "yaml", *HEAVY}, loaded & {"numpy", "pydantic", "yaml", *HEAVY}
+
+
+def test_grade_check_imports_none_of_the_instructors_tools(tmp_path):
+    """`grade check` on a student's machine: no pandas, rich, matplotlib, flask or wordllama
+    (the gradebook, progress bars, reports, the review page and free-text suggestions)."""
+    release = tmp_path / "release"
+    assert invoke("assign", ROOT / "rubrics" / "ex07.yaml", "--out", release).exit_code == 0
+    shutil.copy(EXAMPLES / "alice.py", tmp_path / "ex07.py")
+    code = ("import sys\nfrom grader.cli import cli\n"
+            f"try:\n    cli(['check', 'ex07.py', '--bundle', {str(release / 'ex07-check.json')!r}])\n"
+            "except SystemExit as exit:\n    assert not exit.code, exit.code\n")
+    loaded = _imported_after(code, tmp_path)
+    assert "numpy" in loaded and not loaded & set(HEAVY), loaded & set(HEAVY)
+
+
+def test_grade_check_starts_the_students_process_before_it_loads_the_judges(tmp_path, monkeypatch):
+    """The student's interpreter starts (and imports numpy) while this one loads what
+    judging needs: `Runner.warm` comes before the judging module is imported."""
+    import sys
+
+    import grader
+    import grader.runner
+    from grader import selfcheck
+
+    release = tmp_path / "release"
+    assert invoke("assign", ROOT / "rubrics" / "ex07.yaml", "--out", release).exit_code == 0
+    order = []
+    warm = grader.runner.Runner.warm
+
+    def warmed(self):
+        order.append(("warm", "grader.selfjudge" in sys.modules))
+        return warm(self)
+
+    monkeypatch.setattr(grader.runner.Runner, "warm", warmed)
+    monkeypatch.delitem(sys.modules, "grader.selfjudge", raising=False)
+    monkeypatch.delattr(grader, "selfjudge", raising=False)  # as in a fresh `grade check` process
+    lines = selfcheck.check_submission(selfcheck.load_bundle(release / "ex07-check.json"), EXAMPLES / "alice.py")
+    assert order == [("warm", False)] and "grader.selfjudge" in sys.modules
+    decided = [line.verdict for line in lines if line.where == "here"]
+    assert len(decided) > 10 and set(decided) == {"passed"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grader.checks import CheckResult
-from grader.gradebook import results_file
+from grader.gradebook import results_file, results_text
 from grader.rubric import Rubric
 from grader.scoring import StudentResult, counted, row_of
 
@@ -27,8 +27,8 @@ def test_unconfirmed_suggestions_count_only_when_the_rubric_says_so(count_sugges
     assert row.total == total and row.points == {"1": total}
     # a reviewer's points always count, and a computed check's
     assert counted(CHECKS[2], count_suggested) == 0.5 and counted(CHECKS[0], count_suggested) == 2
-    with results_file(tmp_path / "results.csv", count_suggested) as add:
-        add(StudentResult("ann", "ok", CHECKS))
+    with results_file(tmp_path / "results.csv") as add:
+        add(results_text(StudentResult("ann", "ok", CHECKS), count_suggested))
     lines = (tmp_path / "results.csv").read_text().splitlines()
     assert lines[0].endswith(",auto_points,manual_points,reviewer,confidence")
     why = next(line for line in lines if line.startswith("ann,1,why,"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -616,3 +617,101 @@ def test_a_thousand_answers_take_little_time():
                            reviewed=[Labelled(a, 1.0) for a in base], rubric_text=rubric_text(question, check))
     assert len(results) == 1000
     assert time.perf_counter() - started < 3.0  # about 0.3 s here; 14 checks x 1,000 students in the bench
+
+
+# ---------------------------------------------------------------- the question, and the class's answers
+
+BINARY_QUESTION = "Why does binary search need the array to be sorted?"
+BINARY_MODEL = ("Binary search compares the target with the middle element and discards the half that cannot "
+                "contain it; this only works when the elements are in order.")
+
+HASH_QUESTION = "What is a hash table and how does it handle collisions?"
+HASH_MODEL = ("A hash table stores key-value pairs in an array of buckets; a hash function maps each key to a bucket "
+              "index, giving constant average time for insertion and lookup. Two keys that hash to the same bucket "
+              "collide: chaining keeps a linked list per bucket, open addressing probes for the next free slot, and "
+              "the table is resized when the load factor grows.")
+HASH_GOOD = [
+    ("A hash function turns the key into an index of an array. When two keys get the same index, the entries are "
+     "kept in a list at that index."),
+    "It maps keys to array positions with a hash function; collisions are handled by chaining.",
+    "Keys are hashed to buckets. If a bucket is taken we look for the next free slot.",
+    "It is a table of keys and values where the key is hashed; on a collision it uses a linked list.",
+    "The key is converted to a number which picks the bucket; two keys in one bucket are chained together.",
+]
+HASH_WEAK = [
+    "A hash table uses a hash function to find where a value is stored, so lookups are fast.",
+    "Hashing gives each key a slot; collisions go to another slot.",
+    "A structure for fast lookup by key.",
+    "It is like an array but with keys.",
+]
+HASH_OFF = ["A tree where every node has two children.", "It sorts the elements with quicksort.",
+            "Hash tables are used in databases."]
+HASH_CLASS = HASH_GOOD + HASH_WEAK + HASH_OFF
+
+
+def model_check(model: str, points: float = 5.0) -> list[CriterionSpec]:
+    return [CriterionSpec(points, semantic.PLACEHOLDER, (model,))]
+
+
+def test_saying_the_question_back_counts_less():
+    """Words of the question weigh QUESTION_WEIGHT: an answer that repeats the question meets
+    the model answer less when the question is known; one that answers it, hardly less."""
+    echo = "Binary search needs the array to be sorted because binary search needs a sorted array."
+    answer = "It looks at the middle element and drops the half where the target cannot be, so order matters."
+    met = {}
+    for text in (echo, answer):
+        for rubric in ("asked", "not asked"):
+            known = BINARY_QUESTION + "\n" + BINARY_MODEL if rubric == "asked" else BINARY_MODEL
+            met[text, rubric] = suggest(text, model_check(BINARY_MODEL), 5.0, rubric_text=known).criteria[0][1]
+    assert met[echo, "asked"] < met[echo, "not asked"] - 0.1
+    assert met[echo, "not asked"] - met[echo, "asked"] > met[answer, "not asked"] - met[answer, "asked"]
+    assert met[answer, "asked"] > met[echo, "asked"]
+
+
+def test_the_class_answers_place_each_answer_among_them():
+    """With the class's answers (`cohort`), an answer is scored relative to the class's best:
+    the same answer gets more in a class whose best answers say less, and what is off topic
+    stays below what answers the question."""
+    criteria = model_check(HASH_MODEL)
+    answer = HASH_WEAK[0]
+    strong = HASH_CLASS + [HASH_MODEL.replace("A hash table", f"Answer {i}: a hash table") for i in range(8)]
+    weak = HASH_WEAK + HASH_OFF + [f"{a} Also {b.lower()}" for a, b in zip(HASH_WEAK, HASH_OFF)]
+    among_strong = suggest(answer, criteria, 5.0, rubric_text=HASH_QUESTION, cohort=strong)
+    among_weak = suggest(answer, criteria, 5.0, rubric_text=HASH_QUESTION, cohort=weak)
+    assert among_weak.points > among_strong.points
+    placed = suggest_many(HASH_CLASS, criteria, 5.0, rubric_text=HASH_QUESTION, cohort=HASH_CLASS)
+    points = dict(zip(HASH_CLASS, (s.points for s in placed)))
+    assert max(points[a] for a in HASH_OFF) < min(points[a] for a in HASH_GOOD)
+    assert statistics.fmean(points[a] for a in HASH_GOOD) > statistics.fmean(points[a] for a in HASH_WEAK)
+
+
+def test_a_small_class_changes_nothing_and_many_at_once_is_one_by_one():
+    criteria = model_check(HASH_MODEL)
+    alone = suggest_many(HASH_CLASS, criteria, 5.0, rubric_text=HASH_QUESTION)
+    few = HASH_GOOD[:3] * 4  # 12 answers, 3 different: fewer than COHORT_MIN
+    assert len(set(few)) < semantic.COHORT_MIN
+    assert suggest_many(HASH_CLASS, criteria, 5.0, rubric_text=HASH_QUESTION, cohort=few) == alone
+    reviewed = [Labelled(HASH_GOOD[0], 5.0), Labelled(HASH_OFF[0], 0.0)]
+    together = suggest_many(HASH_CLASS, criteria, 5.0, rubric_text=HASH_QUESTION, cohort=HASH_CLASS,
+                            reviewed=reviewed)
+    one_by_one = [suggest(a, criteria, 5.0, rubric_text=HASH_QUESTION, cohort=HASH_CLASS, reviewed=reviewed)
+                  for a in HASH_CLASS]
+    assert together == one_by_one
+    assert together != alone
+
+
+def test_a_reviewed_answer_moves_its_neighbours_most():
+    """A reviewer who fixes one answer moves the suggestions of answers like it most: its
+    near-duplicate follows it, the others less (placed among the class, the check-wide
+    re-calibration is drawn hard to no correction, as reviewers pick the answers that are off)."""
+    criteria = model_check(HASH_MODEL)
+    fixed = HASH_GOOD[1]
+    near = fixed.replace("It maps", "A hash table maps")
+    answers = HASH_CLASS + [near]
+    before = suggest_many(answers, criteria, 5.0, rubric_text=HASH_QUESTION, cohort=HASH_CLASS)
+    after = suggest_many(answers, criteria, 5.0, rubric_text=HASH_QUESTION, cohort=HASH_CLASS,
+                         reviewed=[Labelled(fixed, 1.0)])
+    assert before[1].points >= 4.0 and after[1].points == 1.0  # the reviewed answer itself
+    assert after[-1].points <= 1.5  # its near-duplicate follows the review
+    shift = {text: b.points - a.points for b, a, text in zip(before, after, answers)}
+    assert all(0 <= shift[text] < shift[near] for text in HASH_CLASS if text != fixed)

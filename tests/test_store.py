@@ -128,3 +128,17 @@ def test_a_huge_file_is_keyed_without_reading_it_into_memory(tmp_path, plan, mon
     assert peak < 8 * 2**20
     (folder / "ex07.py").write_text("x = 2\n")
     assert store.key(submission) != first
+
+
+def test_a_kept_result_written_again_has_another_stamp(tmp_path, plan):
+    """What the last run showed a student is reused only while their kept file is the one it
+    was shown from (outputs.py): writing the file again changes its stamp."""
+    path = tmp_path / "ann.py"
+    path.write_text("x = 1\n")
+    submission = read_submission(path)
+    store = ResultStore(tmp_path / "out", plan, sandboxed=True)
+    assert store.stamp(submission) is None
+    store.put(submission, StudentResult("ann", "ok", ()))
+    first = store.stamp(submission)
+    store.put(submission, StudentResult("ann", "error", ()))
+    assert store.stamp(submission) not in (None, first)

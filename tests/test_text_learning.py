@@ -95,3 +95,33 @@ def test_the_review_sheet_tells_the_reviewer_the_confidence_and_the_flags(course
     rows = {row["student"]: row for row in csv.DictReader(open(out / "review" / "1a.csv", newline=""))}
     assert "Confidence 0." in rows["bob"]["notes"]
     assert "Flags: reads like a keyword list" in rows["kim"]["notes"]
+
+
+def test_refit_places_a_suggestion_among_the_class_answers():
+    """kinds/text.refit with the class's answers (`cohort`) and no review yet: each suggestion
+    is placed among them (semantic.py); the same answer's suggestion depends on the class, and
+    without a class or a review the result is as it was."""
+    from conftest import ROOT
+
+    from grader.kinds.text import judge_text, refit
+    from grader.rubric import load_rubric
+    from grader.scoring import StudentResult
+
+    rubric = load_rubric(ROOT / "rubrics" / "ex07.yaml")
+    question, check = next((q, c) for q, c in rubric.checks() if q.id == "1a" and c.kind == "text")
+    answer = "A model first trained on a lot of text."
+    result = StudentResult("zoe", "ok", (judge_text(question, check, answer, "`ANSWER_1A`"),))
+    assert refit(result, rubric, {}) is result
+    weak = [f"Pre-trained means it was trained before ({i})." for i in range(6)] + [
+        "It is a model.", "It was made earlier.", "Training happened first.", "Someone trained it already.",
+        "The weights exist before we start."]
+    strong = [TWIN.replace("very large", word) for word in ("huge", "big", "vast", "massive", "giant")] + [
+        "Pre-training learns general language from huge unlabelled text corpora with self-supervision, before "
+        f"fine-tuning on the labelled task ({i})." for i in range(6)]
+    points = {}
+    for name, cohort in (("weak", weak), ("strong", strong)):
+        fitted = refit(result, rubric, {}, cohort={("1a", check.id): cohort})
+        (check_result,) = fitted.checks
+        assert check_result.outcome == "needs_review" and check_result.answer == answer
+        points[name] = check_result.points
+    assert points["weak"] > points["strong"]

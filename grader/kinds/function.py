@@ -14,19 +14,21 @@ import inspect
 import json
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..cases import (GRADING, PRACTICE, argument_names, argument_problems, describe_call, for_reference,
                      for_reference_keywords, generate_cases, raises, wire_form)
-from ..checks import CheckResult, case_replies, article, compare, comparison_rules, message_matches, raised_kind, result, tolerances
+from ..checks import CheckResult, case_replies, article, compare, comparison_rules, message_matches, on_all_cases, raised_kind, result, tolerances
 from ..compare import JudgeError, Rules, run_judge
 from ..compare import compare as compare_values
 from ..compare import kind as _kind
 from ..errors import ReferenceLoadError, RubricError
 from ..reference import Plan, Raised, as_plain, checked_judge, drawn, exception_names
-from ..rubric import FunctionCheck, Question, Tolerance, case_arguments
 from ..runner import Reply, Request, RunReport
 from ..untrusted import clean_text
+
+if TYPE_CHECKING:
+    from ..rubric import FunctionCheck, Question, Tolerance
 
 
 PLANS = "functions"  # the field of the Plan that holds these checks' plans (kinds/__init__.py)
@@ -57,6 +59,8 @@ class FunctionPlan:
 
 def _plan_function(check: FunctionCheck, reference: ModuleType, where: str,
                    support: ModuleType | None = None, student: str | None = None) -> FunctionPlan:
+    from ..rubric import case_arguments
+
     function = _reference_function(reference, check.reference_name, where)
     try:
         signature = inspect.signature(function)
@@ -188,7 +192,7 @@ def judge_function(question: Question, plan: FunctionPlan, replies: list[Reply],
         if problem:
             problems.append((number, args, reply, problem))
     if not problems:
-        return result(question, check, "passed", f"{name} is correct on all {len(plan.cases)} cases.", 1.0)
+        return result(question, check, "passed", f"{name} is correct {on_all_cases(len(plan.cases))}.", 1.0)
     mistake = _matching_mistake(plan, replies, rtol, atol)
     if mistake is not None:
         return result(question, check, "mistake", mistake.feedback, mistake.credit, mistake.id)

@@ -15,20 +15,22 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..cases import (GRADING, PRACTICE, argument_problems, arrange, for_reference, for_reference_keywords, generator,
                      keywords, materialize, numbered_cases, stable_repr)
-from ..checks import CheckResult, case_replies, article, message_matches, raised_kind, result
+from ..checks import CheckResult, case_replies, article, message_matches, on_all_cases, raised_kind, result
 from ..compare import JudgeError, Rules, rules_for, run_judge
 from ..compare import compare as compare_values
 from ..compare import kind as kind_of
 from ..compare import show
 from ..errors import ReferenceLoadError, RubricError
 from ..reference import Plan, Raised, as_plain, drawn, exception_names
-from ..rubric import ObjectCheck, Question, Tolerance
 from ..runner import Reply, Request, RunReport
 from ..untrusted import clean_text
+
+if TYPE_CHECKING:
+    from ..rubric import ObjectCheck, Question, Tolerance
 
 
 class _Outcome:
@@ -268,7 +270,7 @@ def judge_object(question: Question, plan: ObjectPlan, replies: list[Reply], tol
             problems.append((number, reply, problem))
     count = len(plan.cases)
     if not problems:
-        return result(question, check, "passed", f"{name} is correct on all {count} case{'s' * (count != 1)}.", 1.0)
+        return result(question, check, "passed", f"{name} is correct {on_all_cases(count)}.", 1.0)
     mistake = _matching_mistake(plan, replies, rules)
     if mistake is not None:
         return result(question, check, "mistake", mistake.feedback, mistake.credit, mistake.id)
@@ -411,3 +413,150 @@ def _same(want: Any, got: Reply, rules: Rules) -> bool:
     if want is NOT_RUN:
         return got.status == "not_run"
     return got.status == "ok" and compare_values(want, got.value, rules) is None
+
+
+# ---------------------------------------------------------------- the self-check bundle
+
+
+def bundle_entry(check: ObjectCheck, plan: ObjectPlan) -> dict:
+    """A public object check as the self-check bundle holds it, as a function check is held:
+    its practice cases' steps with the reference's outcome at every step and each variant's,
+    so `grade check` takes the steps and names the same mistakes with the same words. A check
+    without practice cases (only fixed values, whose outcomes would be graded answers) or
+    judged by a judge of the reference holds its steps with only the form of each outcome
+    (made, the object itself, the exception a step must raise, an int, a list, an array's
+    shape): its lines say `format only`."""
+    from ..cases import wire_form
+
+    entry = {"name": check.name, "call_timeout": check.call_timeout, "rtol": check.rtol, "atol": check.atol,
+             "compare": check.compare, "ordered": check.ordered, "loose_types": check.loose_types}
+    shown = plan.practice if plan.practice is not None else plan
+    cases = [[{"action": step.action, "name": step.name, "args": wire_form(step.args), "raises": step.raises}
+              for step in steps] for steps in shown.cases]
+    if plan.practice is None or check.compare == "judge":
+        raising = [{"id": m.id, "feedback": m.feedback, "credit": m.credit, "raises": m.raises, "message": m.message}
+                   for m in check.mistakes if m.raises is not None]
+        return {**entry, "cases": cases, "forms": [[_step_form(out) for out in outcomes] for outcomes in shown.expected],
+                "mistakes": raising}
+    mistakes = []
+    for mistake in check.mistakes:
+        item = {"id": mistake.id, "feedback": mistake.feedback, "credit": mistake.credit}
+        if mistake.raises is not None:
+            item.update(raises=mistake.raises, message=mistake.message)
+        else:
+            item["outcomes"] = [[_step_data(out) for out in case] for case in shown.variants[mistake.id]]
+        mistakes.append(item)
+    return {**entry, "cases": cases, "expected": [[_step_data(out) for out in outcomes] for outcomes in shown.expected],
+            "mistakes": mistakes}
+
+
+_OUTCOMES = {"made": MADE, "self": ITSELF, "not_run": NOT_RUN}
+
+
+def _step_data(outcome: Any) -> dict:
+    """One step's outcome as plain data: {"step": made | self | not_run}, {"raised": TYPE} or
+    {"value": WIRE}."""
+    if isinstance(outcome, _Outcome):
+        return {"step": next(key for key, known in _OUTCOMES.items() if known is outcome)}
+    if isinstance(outcome, Raised):
+        return {"raised": outcome.type}
+    from ..child import wire
+
+    return {"value": wire.encode(outcome)}
+
+
+def _step_form(outcome: Any) -> dict:
+    """One step's outcome without its value: as `_step_data` for made, self, not run and an
+    exception (the case says which it must raise); a value's form (assign._form) otherwise."""
+    if isinstance(outcome, (_Outcome, Raised)):
+        return _step_data(outcome)
+    from ..assign import _form
+
+    return _form(outcome)
+
+
+def step_outcome(data: dict) -> Any:
+    """The outcome `_step_data` wrote (a form, for a check held by its forms, stays a dict)."""
+    if "step" in data:
+        return _OUTCOMES[data["step"]]
+    if "raised" in data:
+        return Raised(str(data["raised"]))
+    if "value" in data:
+        from ..child import wire
+
+        return wire.decode(data["value"])
+    return dict(data)
+
+
+def bundle_plan(check, data: dict, support: ModuleType | None = None) -> ObjectPlan:
+    """The plan of a bundle's object check (`bundle_entry`), for `grade check`; `check` stands
+    for the rubric's (selfcheck.py). Outcomes of a check held by its forms stay forms."""
+    from ..cases import from_wire_form
+
+    cases = [[StepCall(str(step["action"]), str(step["name"]), from_wire_form(step["args"]),
+                       step.get("raises") if type(step.get("raises")) is str else None) for step in steps]
+             for steps in data["cases"]]
+    outcomes = data["forms"] if "forms" in data else data["expected"]
+    expected = [[step_outcome(out) for out in case] for case in outcomes]
+    variants = {m["id"]: [[step_outcome(out) for out in case] for case in m["outcomes"]]
+                for m in data["mistakes"] if "outcomes" in m}
+    if len(expected) != len(cases) or any(len(e) != len(s) for e, s in zip(expected, cases)):
+        raise ValueError(f"object check {data.get('name')!r}: its outcomes do not match its steps")
+    return ObjectPlan(check, cases, expected, variants, support=support)
+
+
+def object_requests(key: str, plan: ObjectPlan) -> list[Request]:
+    """`requests` for a plan of its own (the self-check's)."""
+    return [Request(f"{key}/{number}", "steps", plan.check.name, timeout=plan.check.call_timeout,
+                    steps=tuple((step.action, step.name, tuple(step.args), tuple(keywords(step.args).items()))
+                                for step in steps))
+            for number, steps in enumerate(plan.cases)]
+
+
+def judge_forms(question, plan: ObjectPlan, replies: list[Reply], tolerance: Tolerance, form_problem) -> CheckResult | None:
+    """A check held by its forms (`bundle_entry`): what `judge_object` decides before any
+    value is compared (not defined, not a class, not implemented), else the first step whose
+    outcome has the wrong form (`form_problem(form, value)` says what is wrong with a value),
+    else None: every step answered in the right form, whether the values are right is graded
+    later."""
+    check = plan.check
+    if any(r.status in ("missing", "not_callable") for r in replies) or \
+            all(_raised_at_once(reply, "NotImplementedError") for reply in replies):
+        return judge_object(question, plan, replies, tolerance)
+    count = len(plan.cases)
+    for number, (steps, forms, reply) in enumerate(zip(plan.cases, plan.expected, replies), start=1):
+        problem = _form_case_problem(plan, steps, forms, reply, form_problem)
+        if problem is None:
+            continue
+        mistake = _matching_mistake(plan, replies, Rules())  # only mistakes named by their exception
+        if mistake is not None:
+            return result(question, check, "mistake", mistake.feedback, mistake.credit, mistake.id)
+        outcome = {"timeout": "timeout", "crashed": "error", "error": "error"}.get(reply.status, "failed")
+        return result(question, check, outcome, f"{problem} (case {number} of {count}).")
+    return None
+
+
+def _form_case_problem(plan: ObjectPlan, steps: list[StepCall], forms: list[Any], reply: Reply,
+                       form_problem) -> str | None:
+    check = plan.check
+    if reply.status == "timeout":
+        return f"`{check.name}` {reply.detail} while taking the steps of a case (an endless loop?)"
+    if reply.status != "ok":
+        return f"`{check.name}` {reply.detail or 'gave no usable answer'}"
+    for index, (step, form) in enumerate(zip(steps, forms)):
+        got = reply.steps[index] if index < len(reply.steps) else Reply("not_run")
+        if not isinstance(form, dict):  # made, the object itself, an exception: as `judge_object` says
+            problem = _step_problem(plan, step, form, got, Rules())[0]
+        elif got.status == "error":
+            problem = _step_problem(plan, step, form, got, Rules())[0]
+        elif got.status == "self":
+            problem = "returned the object itself, expected a value"
+        elif got.status != "ok":
+            problem = _what_it_did(got)
+        else:
+            problem = form_problem(form, got.value)
+            if problem and step.action == "attr":
+                problem = problem.replace("returned", "is", 1)
+        if problem:
+            return _after(plan, steps[:index]) + f"`{describe_step(step, check.name)}` {problem}"
+    return None

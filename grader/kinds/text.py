@@ -13,7 +13,7 @@ import functools
 import threading
 import time
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import regex
@@ -22,9 +22,11 @@ from .. import semantic
 from ..checks import SEARCH_SECONDS, CheckResult, result
 from ..compare import kind as _kind
 from ..reference import Plan
-from ..rubric import TEXT_FLAGS, Question, TextCheck
 from ..runner import Reply, Request, RunReport
 from ..untrusted import ANSWER_CHARS, clean_text
+
+if TYPE_CHECKING:  # the rubric's models are not built by `grade check`
+    from ..rubric import Question, TextCheck
 
 TEXT_PLACEHOLDER = "YOUR ANSWER HERE"  # what the released template's answer cells hold
 
@@ -161,33 +163,41 @@ def suggested(question: Question, check: TextCheck, answer: str, suggestion: sem
 # ---------------------------------------------------------------- learning from the reviewers
 
 
-def refit(result, rubric, reviewed: dict[tuple[str, str], list[semantic.Labelled]], decided=frozenset()):
+def refit(result, rubric, reviewed: dict[tuple[str, str], list[semantic.Labelled]], decided=frozenset(),
+          cohort: dict[tuple[str, str], list[str]] | None = None):
     """A student's result with each free-text suggestion no reviewer has decided fitted again
     from the answers reviewers scored for the same check (`reviewed`: the ledger's, as
     labelled examples), nearest in meaning first. `decided`: the (student, question, check)
     a reviewer scored, whose suggestion stays as it was (it would be fitted to itself).
-    Without reviewed answers, as it was."""
-    if not reviewed:
+    `cohort`: per (question, check), the class's answers (unlabelled; the same list object
+    for every student, so that it is scored once), among which each suggestion is placed
+    (semantic.py). Without reviewed answers or a cohort, as it was."""
+    if not reviewed and not cohort:
         return result
     checks = []
     for check_result in result.checks:
-        labelled = reviewed.get((check_result.question, check_result.check))
+        where = (check_result.question, check_result.check)
+        labelled = reviewed.get(where) or []
+        answers = (cohort or {}).get(where) or ()
         if (result.student, check_result.question, check_result.check) in decided:
-            labelled = None
-        if labelled and check_result.kind == "text" and check_result.outcome == "needs_review" \
+            labelled, answers = [], ()
+        if (labelled or answers) and check_result.kind == "text" and check_result.outcome == "needs_review" \
                 and check_result.manual_points is None and check_result.answer \
                 and check_result.confidence is not None:
             question, check = _spec(rubric, check_result.question, check_result.check)
             if check is not None:
                 suggestion = semantic.suggest(check_result.answer, criterion_specs(check), check.points,
                                               model_answers=tuple(check.model_answer), reviewed=labelled,
-                                              rubric_text=rubric_text(question, check))
+                                              rubric_text=rubric_text(question, check), cohort=answers)
                 check_result = suggested(question, check, check_result.answer, suggestion, fitted=len(labelled))
         checks.append(check_result)
     return replace(result, checks=tuple(checks))
 
 
 def _spec(rubric, question_id: str, check_id: str):
+    # the rubric's models are imported at run time here only (the module imports them for type checking)
+    from ..rubric import TextCheck
+
     for question, check in rubric.checks():
         if question.id == question_id and check.id == check_id and isinstance(check, TextCheck):
             return question, check
@@ -216,6 +226,8 @@ class MatchBudget:
 @functools.lru_cache(maxsize=4096)
 def text_pattern(pattern: str) -> regex.Pattern:
     """A criterion's pattern as the grader runs it (compiled once)."""
+    from ..rubric import TEXT_FLAGS
+
     return regex.compile(pattern, TEXT_FLAGS)
 
 

@@ -14,7 +14,7 @@ import math
 import re
 import sys
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,9 +24,11 @@ from ..compare import compare as compare_values
 from ..compare import kind as _kind
 from ..errors import RubricError
 from ..reference import Plan, as_plain, checked_judge
-from ..rubric import Question, Tolerance, ValueCheck
 from ..runner import Reply, Request, RunReport
 from ..untrusted import clean_text
+
+if TYPE_CHECKING:
+    from ..rubric import Question, Tolerance, ValueCheck
 
 
 PLANS = "values"  # the field of the Plan that holds these checks' expected values

@@ -1,0 +1,54 @@
+"""Feedback pages for Moodle's "Upload multiple feedback files in a zip" (`moodle-feedback.zip`).
+
+Read by `assignfeedback_file_zip_importer` (mod/assign/feedback/file/importziplib.php): each
+path part is split at `_` into at most five pieces, `fullname_participantid_plugintype_pluginname_rest`;
+the part names its student by the participant id (the N of "Participant N", the assignment's
+own number for the user) and the plugin by `assignfeedback` `file`; the rest is the file name.
+Anything else (another number, no number) is ignored without a word. Enable "Feedback files"
+in the assignment's feedback types, then View all submissions -> Grading action -> "Upload
+multiple feedback files in a zip".
+
+So each student with a `moodle_id` in the roster gets `<Full name>_<N>_assignfeedback_file_feedback.html`
+(their feedback page, `OUT/feedback/<student>.html`; underscores and slashes in the name become
+spaces), and a warning names everyone left out.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+from ..gradebook import atomic_file
+from ..untrusted import file_stem
+from .common import Course, Graded, Options, coverage, left_out
+
+FILE = "moodle-feedback.zip"
+_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+
+
+def entry_name(full_name: str, participant: str) -> str:
+    name = re.sub(r"[_/\\\x00-\x1f]+", " ", full_name).strip() or "student"
+    return f"{name}_{participant}_assignfeedback_file_feedback.html"
+
+
+def write(graded: Graded, course: Course, to: Path, options: Options) -> tuple[list[Path], list[str]]:
+    entries, unmatched, pageless = [], [], []
+    for student in graded.students:
+        person = course.people[student]
+        page = graded.out / "feedback" / f"{file_stem(student)}.html"
+        if not graded.gradable(student) or not person.moodle_id:
+            unmatched.append(student)
+        elif not page.is_file():
+            pageless.append(student)
+        else:
+            entries.append((entry_name(person.name, person.moodle_id), page.read_bytes()))
+    path = to / FILE
+    with atomic_file(path, binary=True) as stream, zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries:
+            archive.writestr(zipfile.ZipInfo(name, date_time=_TIMESTAMP), data, zipfile.ZIP_DEFLATED)
+    warnings = coverage(graded, course, FILE)
+    warnings += left_out(FILE, course, unmatched, "with no moodle_id in the roster, or no grade")
+    warnings += left_out(FILE, course, pageless, f"with no feedback page in {graded.out / 'feedback'} (run `grade` "
+                         "again)")
+    return [path], warnings

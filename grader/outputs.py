@@ -1,0 +1,249 @@
+"""The output folder: each student's feedback, then the gradebook, results.csv and the run in the ledger.
+
+What a student is shown depends on their kept result, the reviews that apply to it (their own
+manual scores and, for a free-text suggestion no reviewer decided, the answers reviewers scored
+for that check), when they handed in, whether they are on the roster, and the rubric (part of
+the kept result's key). The ledger remembers per student (its table `shown`) a digest of these
+inputs, a digest of what the feedback showed, the gradebook row, the rows of results.csv and
+the id of the kept result the run referred to.
+
+A student whose inputs did not change costs a look-up: their kept result is not read, their
+feedback is neither rendered nor written, their rows of results.csv are copied, and the run
+refers to the kept result. A student whose inputs changed is shown again from their result,
+and their feedback files are written only when what they show changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from . import __version__, timing
+from .errors import OutputError
+from .feedback import render_html, render_markdown
+from .gradebook import gradebook_frame, results_file, results_text, write_atomically, write_csv
+from .kinds.text import refit
+from .ledger import Ledger, apply_manual
+from .record import record_of, write_record
+from .reference import Plan
+from .scoring import StudentResult, StudentRow, row_of
+from .store import ResultStore
+from .submissions import Submission
+from .untrusted import file_stem
+
+NOT_ON_ROSTER = " (not on roster)"
+
+
+class Outputs:
+    """The output folder: each student's feedback as soon as it is graded, then the
+    gradebook and the results. Only a small row per student stays in memory."""
+
+    def __init__(self, plan: Plan, out: Path, manual: dict | None = None) -> None:
+        self.plan = plan
+        self.out = out
+        self.manual = manual or {}  # reviewers' scores from the ledger; they win over automatic ones
+        # answers reviewers scored, per (question, check): free-text suggestions are fitted to them
+        self.reviewed: dict[tuple[str, str], list] = {}
+        self.times: dict[str, datetime] = {}  # when each student handed in, for the late policy
+        self.roster: set[str] | None = None  # enrolled ids; others are flagged
+        # the class's answers per (question, check), among which suggestions are placed (kinds/text.py)
+        self.cohort: dict[tuple[str, str], list[str]] | None = None
+        self.record = record_of(plan.rubric)  # the rubric file as it is when grading starts
+        self.ledger: Ledger | None = None  # where earlier runs left what they showed each student
+        self.written = 0  # feedback files this run wrote
+        self._lock = threading.Lock()
+        self._last: dict[str, dict] | None = None  # what the last run showed, per student
+        self._entries: dict[str, dict] = {}  # what this run shows, per student
+        self._own_manual: dict[str, list] | None = None
+        self._reviewed_digests: dict[tuple[str, str], str] = {}
+
+    def prepare(self) -> None:
+        """Make sure results can be written before anything is graded, and sweep away the
+        temporary files of a run that was killed halfway through writing one."""
+        try:
+            (self.out / ".grade").mkdir(parents=True, exist_ok=True)
+            for leftover in [*self.out.glob(".*.tmp"), *self.out.glob("*/.*.tmp"),
+                             *self.out.glob(".grade/*/.*.tmp")]:
+                leftover.unlink(missing_ok=True)
+            probe = self.out / ".grade" / ".writable"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            raise self._error(exc) from None
+
+    def reviewed_result(self, result: StudentResult) -> StudentResult:
+        """A result as the outputs show it: the reviewers' scores applied, and every other
+        free-text suggestion fitted to the answers they scored (kinds/text.py)."""
+        return apply_manual(self.fitted(result), self.manual)
+
+    def fitted(self, result: StudentResult) -> StudentResult:
+        """The result as the ledger keeps it: suggestions fitted, reviewers' scores apart."""
+        if self.cohort:
+            return refit(result, self.plan.rubric, self.reviewed, self.manual.keys(), cohort=self.cohort)
+        return refit(result, self.plan.rubric, self.reviewed, self.manual.keys())
+
+    # ------------------------------------------------------------ one student
+
+    def unchanged(self, submission: Submission, key: str, stamp: list[int] | None) -> StudentRow | None:
+        """The student's row as the last run showed it, when nothing it depends on changed
+        since (and their feedback files are still there); else None."""
+        entry = self._last_run().get(submission.student)
+        if entry is None or stamp is None or entry.get("key") != key or entry.get("stamp") != stamp \
+                or "kept" not in entry:
+            return None
+        if entry.get("inputs") != self._inputs(submission.student, key, entry.get("refit")):
+            return None
+        if not all(path.is_file() for path in self._pages(submission.student)):
+            return None
+        try:
+            row = _row_from(entry["row"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        with self._lock:
+            self._entries[submission.student] = entry
+        return row
+
+    def add(self, result: StudentResult, key: str = "", stamp: list[int] | None = None) -> StudentRow:
+        """Show a result: its row, and its feedback pages unless they show this already."""
+        refittable = sorted([c.question, c.check] for c in result.checks
+                            if c.kind == "text" and c.outcome == "needs_review")
+        with timing.stage("apply reviews"):
+            result = self.reviewed_result(result)
+        row = row_of(self.plan.rubric, result, self.times.get(result.student))
+        if self.roster is not None and result.student not in self.roster:
+            row = replace(row, status=row.status + NOT_ON_ROSTER)
+        shown = _digest(__version__, dataclasses.asdict(result), _row_json(row))
+        last = self._last_run().get(result.student) or {}
+        pages = self._pages(result.student)
+        if last.get("shown") != shown or not all(path.is_file() for path in pages):
+            with timing.stage("feedback: render"):
+                markdown = render_markdown(self.plan.rubric, result, row)
+                html = render_html(self.plan.rubric, result, row)
+            try:
+                with timing.stage("feedback: write"):
+                    write_atomically(pages[0], markdown)
+                    write_atomically(pages[1], html)
+            except OSError as exc:
+                raise self._error(exc) from None
+            with self._lock:
+                self.written += 2
+        entry = {"key": key, "stamp": stamp, "inputs": self._inputs(result.student, key, refittable),
+                 "refit": refittable, "shown": shown, "row": _row_json(row)}
+        with self._lock:
+            self._entries[result.student] = entry
+        return row
+
+    # ------------------------------------------------------------ the whole class
+
+    def finish(self, rows: list[StudentRow], submissions: Iterable[Submission], store: ResultStore,
+               ledger: Ledger | None = None) -> None:
+        """gradebook.csv from the rows; in one pass over the submissions (same order):
+        results.csv with the reviewers' scores applied, and the run in the ledger (one
+        transaction; a failure leaves the previous results.csv and ledger as they were).
+        An unchanged student's rows are copied and their kept result referred to; only the
+        others' results are read again. Last, the folder's record of the rubric (record.py)."""
+        count_suggested = self.plan.rubric.count_suggested
+        try:
+            with timing.stage("gradebook.csv"):
+                write_csv(gradebook_frame(self.plan.rubric, rows), self.out / "gradebook.csv")
+            started = time.perf_counter()
+            with results_file(self.out / "results.csv") as add:
+                recording = ledger.recording(self.plan.rubric.title) if ledger is not None else _NoRun()
+                with recording as run:
+                    for submission in submissions:
+                        entry = self._entries.get(submission.student)
+                        if entry is not None and "kept" in entry and ledger is not None:
+                            add(ledger.shown_csv(submission.student))
+                            run.refer(entry["kept"])
+                            continue
+                        fitted = self.fitted(store.load(submission))
+                        text = results_text(apply_manual(fitted, self.manual), count_suggested)
+                        add(text)
+                        kept = run.add(fitted)
+                        if entry is not None:
+                            run.show(submission.student, {**entry, "kept": kept}, text)
+        except OSError as exc:
+            raise self._error(exc) from None
+        timing.add("results.csv and ledger", time.perf_counter() - started)
+        write_record(self.out, self.record)
+
+    # ------------------------------------------------------------ internals
+
+    def _pages(self, student: str) -> tuple[Path, Path]:
+        stem = file_stem(student)  # never a path, never too long, whatever the id
+        return self.out / "feedback" / f"{stem}.md", self.out / "feedback" / f"{stem}.html"
+
+    def _last_run(self) -> dict[str, dict]:
+        with self._lock:
+            if self._last is None:
+                self._last = self.ledger.shown() if self.ledger is not None else {}
+            return self._last
+
+    def _inputs(self, student: str, key: str, refittable) -> str:
+        """A digest of everything a student's outputs depend on besides their kept result
+        (identified by `key`): their manual scores, the reviewed answers (and the class's
+        answers, with a cohort) of each check whose suggestion may be fitted to them, their
+        hand-in time, their place on the roster."""
+        with self._lock:
+            if self._own_manual is None:
+                self._own_manual = {}
+                for (name, question, check), score in sorted(self.manual.items()):
+                    self._own_manual.setdefault(name, []).append(dataclasses.astuple(score))
+            reviewed = []
+            for question, check in refittable or ():
+                if (question, check) not in self._reviewed_digests:
+                    answers = [(getattr(a, "answer", a), getattr(a, "points", None))
+                               for a in self.reviewed.get((question, check), ())]
+                    cohort = (self.cohort or {}).get((question, check))
+                    self._reviewed_digests[(question, check)] = _digest(answers, cohort)
+                reviewed.append(self._reviewed_digests[(question, check)])
+        submitted = self.times.get(student)
+        return _digest(__version__, key, self._own_manual.get(student, []), refittable or [], reviewed,
+                       submitted.isoformat() if submitted else None,
+                       None if self.roster is None else student in self.roster)
+
+    def _error(self, exc: OSError) -> OutputError:
+        return OutputError(f"{self.out}: cannot write the results there ({exc.strerror or exc}); "
+                           "choose another folder with --out")
+
+
+class _NoRun:
+    """A run recorded nowhere (outputs without a ledger)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
+    def add(self, result: StudentResult) -> int:
+        return 0
+
+    def refer(self, kept: int) -> None:
+        return None
+
+    def show(self, student: str, entry: dict, csv: str) -> None:
+        return None
+
+
+def _digest(*parts) -> str:
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _row_json(row: StudentRow) -> dict:
+    data = dataclasses.asdict(row)
+    data["submitted"] = row.submitted.isoformat() if row.submitted else None
+    return data
+
+
+def _row_from(data: dict) -> StudentRow:
+    submitted = datetime.fromisoformat(data["submitted"]) if data.get("submitted") else None
+    return StudentRow(**{**data, "submitted": submitted})
