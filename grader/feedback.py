@@ -19,6 +19,8 @@ HTML, links or images, under a Content-Security-Policy that loads nothing.
 
 from __future__ import annotations
 
+import threading
+
 from .escaping import TEXT_LIMIT, csp_meta, markdown_text
 from .rubric import Rubric
 from .scoring import PROVISIONAL, StudentResult, StudentRow, question_points, total_points
@@ -137,14 +139,15 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
-def render_html(rubric: Rubric, student: StudentResult, row: StudentRow | None = None) -> str:
-    """The same page as HTML, self-contained, for students who read feedback in a browser."""
+def render_html(rubric: Rubric, student: StudentResult, row: StudentRow | None = None,
+                markdown: str | None = None) -> str:
+    """The same page as HTML, self-contained, for students who read feedback in a browser;
+    `markdown`: the page as `render_markdown` made it, if the caller has it already."""
     import html
 
-    from markdown_it import MarkdownIt
-
-    markdown = MarkdownIt("commonmark", {"html": False}).disable(["link", "image", "autolink"])
-    body = markdown.render(render_markdown(rubric, student, row))
+    if markdown is None:
+        markdown = render_markdown(rubric, student, row)
+    body = _markdown_parser().render(markdown)
     return f"""<!doctype html>
 <html lang=en><head><meta charset=utf-8>{csp_meta()}
 <title>{html.escape(rubric.title)}: {html.escape(student.student[:200])}</title>
@@ -153,3 +156,14 @@ h2{{border-bottom:1px solid #ddd;padding-bottom:.2em}}blockquote{{background:#ff
 code{{background:#f2f2f2;padding:0 .2em}}</style></head><body>
 {body}</body></html>
 """
+
+
+_PARSERS = threading.local()  # pages are rendered in grading threads; a parser is built once in each
+
+
+def _markdown_parser():
+    if not hasattr(_PARSERS, "parser"):
+        from markdown_it import MarkdownIt
+
+        _PARSERS.parser = MarkdownIt("commonmark", {"html": False}).disable(["link", "image", "autolink"])
+    return _PARSERS.parser

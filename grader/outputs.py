@@ -125,7 +125,7 @@ class Outputs:
         if last.get("shown") != shown or not all(path.is_file() for path in pages):
             with timing.stage("feedback: render"):
                 markdown = render_markdown(self.plan.rubric, result, row)
-                html = render_html(self.plan.rubric, result, row)
+                html = render_html(self.plan.rubric, result, row, markdown)
             try:
                 with timing.stage("feedback: write"):
                     write_atomically(pages[0], markdown)

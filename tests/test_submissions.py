@@ -350,6 +350,31 @@ def test_a_corrupt_notebook_is_unreadable_not_an_exception(tmp_path, damage):
     assert len(submission.problem) < 400
 
 
+def test_a_cell_with_odd_metadata_is_read_not_an_exception(tmp_path):
+    path = tmp_path / "bob.ipynb"
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "source": "x = 1", "metadata": ["not", "a", "dict"], "outputs": []},
+        {"cell_type": "markdown", "source": ["Because", " of it."], "metadata": {"tags": "answer:1a"}}]}))
+    submission = read_submission(path)
+    assert submission.status == "ok"
+    assert [cell.source for cell in submission.cells] == ["x = 1"]
+    assert submission.answers == {"1a": "Because of it."}
+
+
+def test_a_notebook_of_format_4_is_read_without_importing_nbformat(tmp_path):
+    """nbformat's import is a tenth of a second of every student's `grade check`."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "bob.ipynb"
+    write_notebook(path, code("x = 1"), markdown("Yes.", "answer:1a"))
+    probe = ("import sys; from grader.submissions import read_submission; "
+             f"s = read_submission(__import__('pathlib').Path({str(path)!r})); "
+             "print(s.status, s.answers, 'nbformat' in sys.modules)")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert shown.split() == ["ok", "{'1a':", "'Yes.'}", "False"]
+
+
 # ---------------------------------------------------------------- reading .py files
 
 
