@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 import regex
 
-from .compare import as_array  # noqa: F401  (selfcheck reads an answer's form with it)
 from .compare import Rules, python_scalar, rules_for
 from .compare import compare as compare_values
 from .hashed import HashedNumber

@@ -146,7 +146,8 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
     """Grade a folder; the library entry point behind `grade SUBMISSIONS`. Returns a Summary."""
     from .ledger import Ledger
     from .semantic import Labelled
-    from .pipeline import Outputs, Summary, grade_all
+    from .outputs import Outputs
+    from .pipeline import Summary, grade_all
     from .runner import Runner
     from .store import ResultStore
     from .distributed import DaskRunner
@@ -345,7 +346,9 @@ def check_command(submission: Path, bundle: Path | None) -> None:
     loaded = load_bundle(bundle)
     if note:
         click.echo(note, err=True)
-    click.echo(render(loaded, check_submission(loaded, submission)))
+    notes: list[str] = []
+    lines = check_submission(loaded, submission, notes)
+    click.echo(render(loaded, lines, notes))
 
 
 @cli.command("review")
@@ -428,9 +431,13 @@ def review_command(question: str | None, out: Path, rubric: Path | None, share: 
                    "with Canvas's assignment id, so that no new assignment is made.")
 @click.option("--blackboard-column", default=None, metavar="ID",
               help="Blackboard's Column ID of the grade column (the |123456 in its downloaded header).")
+@click.option("--sandbox", type=click.Choice(SANDBOX_MODES), default="required", show_default=True,
+              help="How the Gradescope autograder runs student code: `required` refuses to grade where Gradescope's "
+                   "container cannot run the sandbox; `auto` and `off` then run it as root beside the grader, where "
+                   "a student can rewrite their own score.")
 @friendly_errors
 def export_command(out: Path, rubric: Path | None, to: Path | None, formats: str | None, roster: Path | None,
-                   assignment: str | None, blackboard_column: str | None) -> None:
+                   assignment: str | None, blackboard_column: str | None, sandbox: str) -> None:
     """Turn an output folder into files for spreadsheets, Moodle, Canvas, Blackboard, Brightspace and Gradescope.
 
     The columns of each format, and how each platform matches students, are documented in
@@ -439,7 +446,7 @@ def export_command(out: Path, rubric: Path | None, to: Path | None, formats: str
     from .export import DEFAULT, export, parse_formats
 
     chosen = parse_formats(formats) if formats is not None else list(DEFAULT)
-    written, warnings = export(out, rubric, to, chosen, roster, assignment, blackboard_column)
+    written, warnings = export(out, rubric, to, chosen, roster, assignment, blackboard_column, sandbox)
     _warn(warnings)
     for path in written:
         click.echo(f"Wrote {path}")

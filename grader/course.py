@@ -96,6 +96,11 @@ def _read_csv(path: Path, columns: set[str], what: str) -> list[dict[str, str]]:
                          f"{','.join(sorted(columns))}") from None
     except OSError as exc:
         raise GradeError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise GradeError(f"{path}: {what} is not UTF-8 text (byte {exc.start}); save it as \"CSV UTF-8\" "
+                         "from your spreadsheet") from None
+    except csv.Error as exc:
+        raise GradeError(f"{path}: {what} is not a readable CSV ({exc}); save it as CSV from your spreadsheet") from None
     if not columns <= header:
         raise GradeError(f"{path}: {what} needs the columns {', '.join(sorted(columns))}; "
                          f"it has {', '.join(sorted(header)) or 'none'}")

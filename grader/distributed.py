@@ -6,8 +6,9 @@ student's code runs in their children, never in the worker process itself. A wor
 what a local slot gets: the submission's files and cells, the requests, the rubric's limits
 and its support module (never the reference). It sends back the run report as JSON, each
 value in the typed wire format a student's process uses (child/wire.py), and the grader
-checks it as it checks a child's reply: nothing crosses as a pickle from the cluster to the
-grader, and every text and number is bounded again on arrival. Judging, feedback, the ledger
+checks it as it checks a child's reply, every text and number bounded again on arrival; the
+client takes results only as msgpack, never as a pickle. Dask still unpickles the exception of
+a failed task, so the workers themselves must be trusted as the grader is (README). Judging, feedback, the ledger
 and the order of the outputs stay with the grader, so a run on a cluster writes what a local
 run writes, byte for byte.
 
@@ -31,7 +32,7 @@ from .child import wire
 from .errors import ClusterError
 from .rubric import Limits, Rubric
 from .runner import (MAX_CONTAINERS, MAX_MESSAGE_BYTES, MAX_SEPARATORS, OUTPUT_TAIL_BYTES, SPAWN_TIMEOUT, Aborted,
-                     Reply, Request, RunReport, Runner, _clean_cell, _clean_error, _seconds)
+                     Reply, Request, RunReport, Runner, _clean_cell, _clean_error, _seconds, checked_positions)
 from .submissions import Cell, Submission
 from .untrusted import clip
 
@@ -40,6 +41,11 @@ REPORT_LIMIT = 4  # a report may be as large as this many of the largest replies
 REPLY_STATUSES = {"ok", "error", "missing", "not_callable", "invalid", "timeout", "crashed"}
 STEP_STATUSES = {"made", "self", "ok", "error", "invalid", "not_run"}
 DETAIL_CHARS = 2_000
+# how the grader's client may rebuild a task's result: msgpack only. By default it unpickles a
+# result whenever the worker says it is a pickle, so a worker taken over could run code in the
+# grader; a report is a string, which msgpack carries. (Dask itself still unpickles the
+# exception of a task that failed, whatever this says: a worker must not be an attacker's.)
+DESERIALIZERS = ["msgpack"]
 
 
 @dataclass(frozen=True)
@@ -75,9 +81,9 @@ class DaskRunner:
                     self._cluster = LocalCluster(n_workers=jobs or os.cpu_count() or 1, threads_per_worker=1,
                                                  processes=True, dashboard_address=None,
                                                  silence_logs=logging.ERROR)
-                    self.client = Client(self._cluster)
+                    self.client = Client(self._cluster, deserializers=DESERIALIZERS)
                 else:
-                    self.client = Client(scheduler, timeout="30s")
+                    self.client = Client(scheduler, timeout="30s", deserializers=DESERIALIZERS)
                     self.client.wait_for_workers(1, timeout=60)
             found = self.client.run(probe_worker, mode)
         except ClusterError:
@@ -205,8 +211,7 @@ def _reply(item: Any, steps: int, statuses: set[str] = REPLY_STATUSES) -> Reply:
             return Reply("invalid", detail=str(exc), seconds=seconds)
         except (RecursionError, MemoryError, TypeError, ValueError):
             return Reply("invalid", detail="a malformed reply came back", seconds=seconds)
-    mutated = item.get("mutated")
-    mutated = tuple(mutated) if isinstance(mutated, list) and all(type(i) is int for i in mutated) else ()
+    mutated = checked_positions(item.get("mutated"))
     taken = item.get("steps") if isinstance(item.get("steps"), list) else []
     return Reply(status, value=value, error=_clean_error(item["error"]) if item.get("error") is not None else None,
                  mutated=mutated, seconds=seconds, detail=clip(str(item.get("detail", "")), DETAIL_CHARS),

@@ -91,7 +91,7 @@ def parse_formats(text: str) -> list[str]:
 def export(out: Path, rubric_path: Path | None = None, to: Path | None = None,
            formats: list[str] | tuple[str, ...] = DEFAULT, roster: Path | None = None,
            assignment: str | None = None, blackboard_column: str | None = None,
-           sandbox: str = "auto") -> tuple[list[Path], list[str]]:
+           sandbox: str = "required") -> tuple[list[Path], list[str]]:
     """Write the chosen formats; returns (files written, warnings for the person running it).
     Without `rubric_path`, OUT is read with the rubric it was graded with (record.py)."""
     warnings: list[str] = []

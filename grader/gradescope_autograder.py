@@ -17,7 +17,8 @@ github.com/gradescope/autograder_samples docs/specs.md and docs/submission_metad
     grade-autograder.json     which rubric, and the --sandbox setting
 
 `run_autograder` copies the submission (a notebook, a module or several files: read as the
-folder submission `<id>/`, entry as in `grade`) into a fresh folder, reads the hand-in time
+folder submission `<id>/`, entry as in `grade`) into a fresh folder (its folders and regular
+files: no links, FIFOs or devices, which grading skips anyway), reads the hand-in time
 (`created_at`) and the due date (the user's own `assignment.due_date` if Gradescope lists one,
 for an extension, else the assignment's) from /autograder/submission_metadata.json and grades
 with the rubric's late policy counted from that due date (no hand-in time: no late policy).
@@ -26,12 +27,15 @@ The results are `grader.exports.gradescope.results_document`. `AUTOGRADER_ROOT` 
 
 Isolation: Gradescope runs each submission in its own fresh container, with no access to
 other students' work, and may cut its network off; inside it, everything runs as root, and
-the student's code could read the rubric and the reference in /autograder/source. The zip
-grades with `--sandbox auto`: where the container lets bubblewrap make its namespaces, the
-student's code runs in the sandbox (no reference, no network, limits); where it does not
-(Docker's default seccomp profile forbids them), it runs as a plain child process with the
-rubric's limits, and every row's status says "not sandboxed". Pass `sandbox="required"` to
-`build` to refuse grading then instead (every submission fails on Gradescope).
+the student's code could read the rubric and the reference in /autograder/source, and, as
+root beside the grader, rewrite results.json after it is written. So the zip grades with
+`--sandbox required` by default: the student's code runs in the sandbox (no reference, no
+network, its own unprivileged uid, limits), and where the container cannot make bubblewrap's
+namespaces (Docker's default seccomp profile forbids them), run_autograder refuses to grade
+with one line, and Gradescope shows the autograder as failed. `grade export --sandbox auto`
+(or `off`) builds a zip that then runs the code as a plain child process with the rubric's
+limits, and every row's status says "not sandboxed": only for work whose score nobody would
+forge.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ from .rubric import Rubric, load_rubric
 ZIP = "autograder.zip"
 MANIFEST = "grade-autograder.json"
 STUDENT = "submission"  # the id of the one submission graded per run
+MAX_DEPTH = 64  # folders copied below the submission's own
 _TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 
 SETUP = """#!/usr/bin/env bash
@@ -80,7 +85,7 @@ exec "$python" -m grader.gradescope_autograder --root "$root"
 """
 
 
-def build(rubric: Rubric, to: Path, sandbox: str = "auto") -> Path:
+def build(rubric: Rubric, to: Path, sandbox: str = "required") -> Path:
     """Write `to/autograder.zip` for `rubric`; returns its path."""
     from .wheel import build_wheel
 
@@ -131,19 +136,45 @@ def run(root: Path) -> Path:
         raise GradeError(f"{root / 'submission'}: no submission folder; Gradescope puts the hand-in there")
     with tempfile.TemporaryDirectory(prefix="grade-autograder-") as folder:
         work = Path(folder)
-        shutil.copytree(root / "submission", work / "submissions" / STUDENT, symlinks=True)
+        copy_submission(root / "submission", work / "submissions" / STUDENT)
         rubric_path = _rubric_due(rubric, due if submitted is not None else None, submitted is not None, work)
         times = None
         if submitted is not None:
             times = work / "times.csv"
             times.write_text(f"id,submitted_at\n{STUDENT},{submitted.isoformat()}\n", encoding="utf-8")
         main(submissions=work / "submissions", rubric=rubric_path, out=work / "out", jobs=1,
-             sandbox=manifest.get("sandbox", "auto"), timestamps=times)
+             sandbox=manifest.get("sandbox", "required"), timestamps=times)
         document = results_document(read_outputs(work / "out", rubric_path), STUDENT)
     document["execution_time"] = round(time.monotonic() - started)
     path = root / "results" / "results.json"
     write_results(path, document)
     return path
+
+
+def copy_submission(source: Path, target: Path) -> None:
+    """The hand-in's folders and regular files, copied without recursion (a tree however deep)
+    and without following links; symbolic links, FIFOs, sockets and devices are left behind, as
+    grading skips them anyway (a FIFO would block the copy), and so is a file that cannot be
+    read, and whatever lies more than MAX_DEPTH folders down (Python's own tree walks recurse):
+    the submission is graded with what is left, and still gets its row."""
+    target.mkdir(parents=True)
+    folders = [(source, target, 0)]
+    while folders:
+        here, there, depth = folders.pop()
+        try:
+            entries = list(os.scandir(here))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if depth < MAX_DEPTH:
+                        (there / entry.name).mkdir()
+                        folders.append((Path(entry.path), there / entry.name, depth + 1))
+                elif entry.is_file(follow_symlinks=False):
+                    shutil.copyfile(entry.path, there / entry.name, follow_symlinks=False)
+            except OSError:
+                continue
 
 
 def submission_times(metadata: Path) -> tuple[datetime | None, datetime | None]:
@@ -201,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     except GradeError as exc:
         print(f"grade: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # one line, as the `grade` command says it
+        print(f"grade: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 3
     print(f"Wrote {path}")
     return 0
 

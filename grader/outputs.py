@@ -53,8 +53,6 @@ class Outputs:
         self.reviewed: dict[tuple[str, str], list] = {}
         self.times: dict[str, datetime] = {}  # when each student handed in, for the late policy
         self.roster: set[str] | None = None  # enrolled ids; others are flagged
-        # the class's answers per (question, check), among which suggestions are placed (kinds/text.py)
-        self.cohort: dict[tuple[str, str], list[str]] | None = None
         self.record = record_of(plan.rubric)  # the rubric file as it is when grading starts
         self.ledger: Ledger | None = None  # where earlier runs left what they showed each student
         self.written = 0  # feedback files this run wrote
@@ -85,8 +83,6 @@ class Outputs:
 
     def fitted(self, result: StudentResult) -> StudentResult:
         """The result as the ledger keeps it: suggestions fitted, reviewers' scores apart."""
-        if self.cohort:
-            return refit(result, self.plan.rubric, self.reviewed, self.manual.keys(), cohort=self.cohort)
         return refit(result, self.plan.rubric, self.reviewed, self.manual.keys())
 
     # ------------------------------------------------------------ one student
@@ -188,9 +184,8 @@ class Outputs:
 
     def _inputs(self, student: str, key: str, refittable) -> str:
         """A digest of everything a student's outputs depend on besides their kept result
-        (identified by `key`): their manual scores, the reviewed answers (and the class's
-        answers, with a cohort) of each check whose suggestion may be fitted to them, their
-        hand-in time, their place on the roster."""
+        (identified by `key`): their manual scores, the reviewed answers of each check whose
+        suggestion may be fitted to them, their hand-in time, their place on the roster."""
         with self._lock:
             if self._own_manual is None:
                 self._own_manual = {}
@@ -201,8 +196,7 @@ class Outputs:
                 if (question, check) not in self._reviewed_digests:
                     answers = [(getattr(a, "answer", a), getattr(a, "points", None))
                                for a in self.reviewed.get((question, check), ())]
-                    cohort = (self.cohort or {}).get((question, check))
-                    self._reviewed_digests[(question, check)] = _digest(answers, cohort)
+                    self._reviewed_digests[(question, check)] = _digest(answers)
                 reviewed.append(self._reviewed_digests[(question, check)])
         submitted = self.times.get(student)
         return _digest(__version__, key, self._own_manual.get(student, []), refittable or [], reviewed,

@@ -18,7 +18,8 @@ from .reference import Plan
 from .followon import with_follow_on
 from .kinds import kind_of
 from .kinds.text import MatchBudget
-from .outputs import NOT_ON_ROSTER, Outputs  # noqa: F401  (the output folder, step by step)
+from .outputs import Outputs
+from . import runnotes
 from .runner import Aborted, Request, RunReport, Runner
 from .store import ResultStore
 from .scoring import UNSANDBOXED, StudentResult, StudentRow, base_status, run_status
@@ -147,11 +148,11 @@ def _run_and_judge(plan: Plan, submission: Submission, runner: Runner) -> Studen
     timing.add("requests sent", 0.0, len(requests))
     with timing.stage("judge"):
         checks = with_follow_on(plan.rubric, judge_all(plan, submission, report, MatchBudget()), submission)
-    load_problem = _load_problem(submission, report)
+    load_problem = runnotes.load_problem(submission, report)
     status = run_status(checks, bool(load_problem))
     if not report.sandboxed:
         status += UNSANDBOXED
-    return StudentResult(submission.student, status, checks, problem=load_problem, notes=_notes(report),
+    return StudentResult(submission.student, status, checks, problem=load_problem, notes=runnotes.notes(report),
                          seconds=report.seconds, code_seconds=report.code_seconds)
 
 
@@ -195,33 +196,3 @@ def judge_all(plan: Plan, submission: Submission, report: RunReport,
                  for question, check in plan.rubric.checks())
 
 
-def _load_problem(submission: Submission, report: RunReport) -> str:
-    if report.load_failure:
-        return report.load_failure
-    if submission.kind == "py" and report.cells and report.cells[0]["error"]:
-        error = report.cells[0]["error"]
-        line = f" at line {error['line']}" if error.get("line") else ""
-        if error["type"] in ("SyntaxError", "IndentationError", "TabError"):
-            return f"{submission.entry} has a {error['type']}{line} ({error['message']}), so none of it ran; fix it"
-        return (f"{submission.entry} stopped{line} with {error['type']}: {error['message']}; "
-                "only what was defined before that line was graded")
-    return ""
-
-
-def _notes(report: RunReport) -> tuple[str, ...]:
-    notes = []
-    errors = [cell for cell in report.cells if cell["error"]] if len(report.cells) > 1 else []
-    for cell in errors[:MAX_NOTES]:
-        error = cell["error"]
-        line = f" (line {error['line']})" if error.get("line") else ""
-        notes.append(f"`{cell['label']}` raised {error['type']}: {error['message']}{line}; "
-                     "the cells after it still ran.")
-    if len(errors) > MAX_NOTES:
-        notes.append(f"{len(errors) - MAX_NOTES} more cells raised errors; the cells after them still ran.")
-    if report.ignored:
-        shown = ", ".join(f"`{item}`" for item in report.ignored[:5])
-        notes.append(f"Not run while grading: {shown}{' and more' if len(report.ignored) > 5 else ''}.")
-    if report.restarts:
-        notes.append(f"Your code ended or hung the process {report.restarts} time(s); "
-                     "a fresh process graded the remaining checks.")
-    return tuple(notes)

@@ -813,6 +813,16 @@ def _reply_from(answer: dict, steps: int = 0) -> Reply:
         return Reply("invalid", detail=f"a malformed reply came back ({type(exc).__name__})")
 
 
+MAX_MUTATED = 64  # argument positions a reply may name as modified in place
+
+
+def checked_positions(mutated) -> tuple[int, ...]:
+    """The argument positions a reply names as modified in place, if they can be positions."""
+    if not isinstance(mutated, list) or len(mutated) > MAX_MUTATED:
+        return ()
+    return tuple(sorted({i for i in mutated if type(i) is int and 0 <= i < MAX_MUTATED}))
+
+
 def _checked_reply(answer: dict, steps: int = 0) -> Reply:
     status = answer.get("status")
     seconds = _seconds(answer.get("seconds"))
@@ -823,11 +833,9 @@ def _checked_reply(answer: dict, steps: int = 0) -> Reply:
         taken = tuple(_step_reply(outcome) for outcome in outcomes)
         return Reply("ok", steps=taken + (Reply("not_run"),) * (steps - len(taken)), seconds=seconds)
     if status == "ok":
-        mutated = answer.get("mutated") or []
-        if not (isinstance(mutated, list) and all(type(i) is int for i in mutated)):
-            mutated = []
         try:
-            return Reply("ok", value=wire.decode(answer.get("value")), mutated=tuple(mutated), seconds=seconds)
+            return Reply("ok", value=wire.decode(answer.get("value")), mutated=checked_positions(answer.get("mutated")),
+                         seconds=seconds)
         except wire.WireError as exc:
             return Reply("invalid", detail=str(exc), seconds=seconds)
     if status == "error":

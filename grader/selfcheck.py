@@ -219,10 +219,11 @@ def default_bundle(submission: Path) -> Path:
     return find_bundle(submission)[0]
 
 
-def check_submission(bundle: Bundle, path: Path) -> list[Line]:
+def check_submission(bundle: Bundle, path: Path, notes: list[str] | None = None) -> list[Line]:
     """The lines of the bundle's checks on the student's own work at `path`. The student's
     process is started first: its interpreter starts (and imports numpy) while this one
-    reads the work and loads what judging needs."""
+    reads the work and loads what judging needs. `notes`, if given, gets what the run says
+    besides the lines (a module that stopped, cells that raised), as the final feedback says it."""
     from .runner import Runner
     from .sandbox import Plain
 
@@ -239,6 +240,11 @@ def check_submission(bundle: Bundle, path: Path) -> list[Line]:
         support = support_module(bundle.support) if bundle.support is not None else None
         plans = selfjudge.plans_of(bundle, support)
         report = runner.run(submission, selfjudge.requests_of(plans, submission))
+    if notes is not None:
+        from . import runnotes
+
+        problem = runnotes.load_problem(submission, report)
+        notes += ([f"{problem}."] if problem else []) + list(runnotes.notes(report))
     return selfjudge.judge_lines(bundle, plans, submission, report)
 
 
@@ -304,8 +310,10 @@ def summary(lines: list[Line]) -> str:
     return text
 
 
-def render(bundle: Bundle, lines: list[Line]) -> str:
+def render(bundle: Bundle, lines: list[Line], notes: list[str] | tuple[str, ...] = ()) -> str:
     out = [f"Self-check: {bundle.title}", ""]
     out += [render_line(bundle, line) for line in lines]
+    if notes:
+        out += ["", "Notes on running your code:"] + [f"  - {note}" for note in notes]
     out += ["", summary(lines)]
     return "\n".join(out)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .cases import describe_call, from_wire_form
-from .checks import CheckResult, as_array, compare, result
+from .checks import CheckResult, compare, result
+from .compare import as_array
 from .child import wire
 from .compare import kind as _kind
 from .compare import python_scalar

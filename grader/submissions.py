@@ -31,6 +31,11 @@ JUNK_FOLDERS = {"__pycache__", ".ipynb_checkpoints", "__MACOSX"}
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
 MAX_NOTEBOOK_BYTES = 512 * 1024 * 1024  # outputs make notebooks large; their code is small
 MAX_FOLDER_BYTES = 64 * 1024 * 1024  # the files a folder's code gets (the sandbox's working folder holds 64 MB)
+# parsing 512 MB of `[],` would take the grader tens of gigabytes: a notebook may hold this many
+# JSON objects and lists (counted as brackets, strings included: a bound, taken before parsing)
+MAX_NOTEBOOK_CONTAINERS = 2_000_000
+MAX_CODE_CELLS = 10_000  # the cells a run reports on (runner.MAX_CELLS)
+COMPILE_CHARS = 200_000  # a notebook cell longer than this is not compiled on the grader's side
 EMPTY = "has no code and no answers"
 
 
@@ -230,6 +235,9 @@ def _has_code(source: str) -> bool:
 
 def read_notebook(text: str, name: str) -> tuple[tuple[Cell, ...], dict[str, str]]:
     """Code cells as plain Python (magics transformed) and the tagged free-text answers."""
+    if text.count("{") + text.count("[") > MAX_NOTEBOOK_CONTAINERS:  # bounded before anything is parsed
+        raise _Unreadable(f"{name} is too complex to read (more than {MAX_NOTEBOOK_CONTAINERS:,} JSON objects and "
+                          "lists); clear its outputs and hand it in again")
     notebook = _version_4(text)
     if notebook is None:  # another version, or not JSON: nbformat converts it or says what is wrong
         import nbformat
@@ -242,9 +250,14 @@ def read_notebook(text: str, name: str) -> tuple[tuple[Cell, ...], dict[str, str
     transform = _lazy_transform  # IPython (most of a second to import) only if a cell needs it
     cells: list[Cell] = []
     answers: dict[str, list[str]] = defaultdict(list)
+    code_chars = 0
     for number, cell in enumerate(notebook.get("cells", []), start=1):
         source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
+        if isinstance(source, list) and all(isinstance(line, str) for line in source):
+            source = "".join(source)
+        elif not isinstance(source, str):  # nbformat allows a string or a list of strings only
+            raise _Unreadable(f"{name} is not a readable notebook (cell {number} has a source that is not text); "
+                              "re-save it from Jupyter")
         metadata = cell.get("metadata")
         tags = (metadata.get("tags") if isinstance(metadata, dict) else None) or []
         for tag in [tags] if isinstance(tags, str) else tags if isinstance(tags, list) else []:
@@ -252,6 +265,12 @@ def read_notebook(text: str, name: str) -> tuple[tuple[Cell, ...], dict[str, str
             if tag.startswith("answer:") and cell.get("cell_type") != "code":
                 answers[tag.removeprefix("answer:").strip()].append(source.strip())
         if cell.get("cell_type") == "code" and source.strip():
+            code_chars += len(source)
+            if len(cells) >= MAX_CODE_CELLS:
+                raise _Unreadable(f"{name} has more than {MAX_CODE_CELLS:,} code cells; merge them")
+            if code_chars > MAX_SOURCE_BYTES:  # as much code as a .py file may hold, before any is parsed
+                raise _Unreadable(f"{name} holds more than {MAX_SOURCE_BYTES // 2**20} MB of code; hand in the "
+                                  "code itself, without data pasted into cells")
             python = _as_python(source, transform)
             cells.append(Cell(f"{name} cell {number}", python))
     return tuple(cells), {qid: "\n\n".join(parts) for qid, parts in answers.items()}
@@ -273,11 +292,16 @@ def _version_4(text: str) -> dict | None:
 
 def _as_python(source: str, transform) -> str:
     """A cell's code as plain Python. IPython's syntax (magics, `!`, `?`, prompts) is never
-    valid Python, so a cell that compiles is already plain and skips the (slow) transformer."""
+    valid Python, so a cell that compiles is already plain and skips the (slow) transformer.
+    A cell longer than COMPILE_CHARS is neither compiled nor transformed here (compiling a
+    few MB costs the grader seconds and gigabytes): it goes to the student's process as it is,
+    which reports its errors."""
+    if len(source) > COMPILE_CHARS:
+        return source
     try:
         compile(source, "<cell>", "exec", dont_inherit=True)
         return source
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep to compile: the child says so
         pass
     try:
         return transform(source)

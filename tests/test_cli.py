@@ -261,3 +261,20 @@ def test_grade_check_starts_the_students_process_before_it_loads_the_judges(tmp_
     assert order == [("warm", False)] and "grader.selfjudge" in sys.modules
     decided = [line.verdict for line in lines if line.where == "here"]
     assert len(decided) > 10 and set(decided) == {"passed"}
+
+
+def test_grade_check_says_where_the_module_stopped_as_the_grade_does(tmp_path):
+    """A module that raises halfway made every later name "not defined", and nothing said why."""
+    release = tmp_path / "release"
+    assert invoke("assign", ROOT / "rubrics" / "ex07.yaml", "--out", release).exit_code == 0
+    source = (EXAMPLES / "alice.py").read_text().splitlines()
+    middle = len(source) // 2
+    while source[middle].startswith((" ", "\t", ")", "]", "}")) or not source[middle].strip():
+        middle += 1  # a line at the module's top level
+    source.insert(middle, "1 / 0")
+    work = tmp_path / "ex07.py"
+    work.write_text("\n".join(source) + "\n")
+    result = invoke("check", work, "--bundle", release / "ex07-check.json")
+    assert "Notes on running your code:\n" in result.output
+    assert (f"  - ex07.py stopped at line {middle + 1} with ZeroDivisionError: division by zero; only what was "
+            "defined before that line was graded.") in result.output

@@ -123,3 +123,13 @@ def test_grading_again_without_roster_and_times_uses_the_last_runs_and_says_so(f
     # a first run without hand-in times, where the files' times make most students late, is warned about
     fresh = main(submissions=folder, rubric=rubric, out=tmp_path / "fresh", jobs=2)
     assert "3 of 3 submissions count as late by their files' modification times" in " ".join(fresh.warnings)
+
+
+def test_a_roster_that_is_not_utf8_is_one_line_that_says_how_to_save_it(tmp_path):
+    from grader.course import read_roster
+    from grader.errors import GradeError
+
+    roster = tmp_path / "roster.csv"
+    roster.write_bytes("id,name,email\nzoe,Zoë Zed,zoe@uni.example\n".encode("latin-1"))
+    with pytest.raises(GradeError, match=r"roster.csv: a roster is not UTF-8 text \(byte \d+\); save it as \"CSV UTF-8\""):
+        read_roster(roster)

@@ -100,7 +100,7 @@ def test_the_zip_holds_what_gradescope_runs(autograder):
             "course/reference/ex07.py", "course/reference/ex07_support.py"} <= names
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
     assert f"pip install /autograder/source/{wheel}" in setup and "bubblewrap" in setup
-    assert manifest == {"rubric": "course/rubrics/ex07.yaml", "sandbox": "auto"}
+    assert manifest == {"rubric": "course/rubrics/ex07.yaml", "sandbox": "required"}
     assert "grader/gradescope_autograder.py" in packaged and "grader/exports/gradescope.py" in packaged
     assert not [n for n in packaged if "reference" in n.split("/")[0] or n.endswith(".yaml")], "no course files"
 
@@ -154,3 +154,29 @@ def test_the_export_results_validate_too(tmp_path):
     jsonschema.validate(json.loads((tmp_path / "out" / "export" / "gradescope" / "erin" / "results.json")
                                    .read_text()), SCHEMA)
     assert stat.S_ISREG((tmp_path / "out" / "export" / "gradescope" / "erin" / "results.json").stat().st_mode)
+
+
+def test_where_gradescope_cannot_run_the_sandbox_the_zip_refuses_to_grade(autograder, tmp_path, monkeypatch, capsys):
+    """As root beside the grader, unsandboxed student code could rewrite its own results.json."""
+    import grader.sandbox
+    from grader.gradescope_autograder import main as run_main
+
+    path, _ = autograder
+    root = fake_root(tmp_path, path, EXAMPLES / "erin.py", metadata("2025-05-22T11:59:00.000000+02:00"))
+    monkeypatch.setattr(grader.sandbox, "_PROBED", ("bwrap is not installed", None))  # as in Docker's default
+    assert run_main(["--root", str(root)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("grade: error: the sandbox is required but cannot run") and "\n" not in error
+    assert not (root / "results" / "results.json").exists()
+
+
+def test_an_instructor_may_build_a_zip_that_runs_without_the_sandbox(tmp_path):
+    out = tmp_path / "out"
+    (tmp_path / "subs").mkdir()
+    shutil.copy(EXAMPLES / "alice.py", tmp_path / "subs" / "alice.py")
+    main(submissions=tmp_path / "subs", out=out, jobs=1)
+    result = CliRunner().invoke(cli, ["export", "--out", str(out), "--to", str(tmp_path / "zip"),
+                                      "--format", "gradescope-autograder", "--sandbox", "auto"])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(tmp_path / "zip" / "autograder.zip") as archive:
+        assert json.loads(archive.read("grade-autograder.json"))["sandbox"] == "auto"

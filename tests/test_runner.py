@@ -310,3 +310,23 @@ def test_the_support_source_travels_in_the_config_and_the_reference_stays_hidden
     folders = {str(rubric.reference_path.parent), str(rubric.support_path.parent)}
     assert not folders & set(config["sys_path"])
     assert Runner(LIMITS).command(runner_slot(tmp_path), (3, 4, 5))[-1].count('"support": null') == 1
+
+
+# ---------------------------------------------------------------- numpy.random in the zygote
+
+
+def test_numpy_random_comes_imported_and_each_session_draws_afresh(tmp_path, confinement):
+    """numpy imports numpy.random lazily; the zygote imports it before any fork, so a
+    session's first fixture (or the student's first draw) does not pay for the import. The
+    global generator so made is reseeded in each session: unseeded draws differ from one
+    session to the next (here, the fresh session after a call that ends the process), as
+    with the import a session used to make of its own."""
+    source = ("import os, sys\nIMPORTED = 'numpy.random' in sys.modules\nimport numpy as np\n"
+              "DRAW = np.random.random(4).tolist()\ndef end():\n    os._exit(3)\n")
+    requests = [Request("imported", "get", "IMPORTED"), Request("first", "get", "DRAW"),
+                Request("end", "call", "end"), Request("second", "get", "DRAW")]
+    report = run(tmp_path, source, requests, confinement=confinement)
+    assert report.replies["end"].status == "crashed"
+    assert report.replies["imported"].value is True
+    first, second = report.replies["first"].value, report.replies["second"].value
+    assert len(first) == len(second) == 4 and first != second

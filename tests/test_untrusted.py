@@ -124,12 +124,13 @@ def test_a_modification_time_beyond_the_calendar_is_ignored_not_fatal(tmp_path, 
 
 
 def test_a_result_is_bounded_before_it_is_kept():
-    from grader.pipeline import _notes, bounded
+    from grader.pipeline import bounded
+    from grader.runnotes import notes as run_notes
     from grader.runner import RunReport
 
     report = RunReport(cells=[{"label": f"cell {i}", "error": {"type": "ValueError", "message": "m" * 500,
                                                               "line": 1}} for i in range(10_000)])
-    notes = _notes(report)
+    notes = run_notes(report)
     assert len(notes) == 21 and "9980 more cells raised errors" in notes[-1]
     check = CheckResult("1a", "answer", "text", 2.0, 0.0, "failed", "f\ud800" * 1_000_000, answer="a\udce9")
     result = bounded(StudentResult("s", "load_error", (check,), problem="p" * 10_000_000,

@@ -839,3 +839,14 @@ def test_the_biggest_array_and_text_fit_one_reply():
     data = wire.encode(text)
     assert data["t"] == "str" and len(json.dumps(data)) < MAX_MESSAGE_BYTES
     assert wire.encode(text * 2)["t"] == "unsupported"
+
+
+def test_a_reply_cannot_name_argument_positions_that_do_not_exist():
+    """A forged `mutated: [-1000]` made the feedback index an argument list from its end
+    (or raise): positions are 0..63, each once, or none at all."""
+    from grader.runner import _checked_reply
+
+    value = wire.encode(1.5)
+    for mutated, expected in (([-1000, -1], ()), ([10**9], ()), ([1, 0, 0], (0, 1)), (list(range(10_000)), ()),
+                              ("0", ()), ([True, 0.0, 2], (2,))):
+        assert _checked_reply({"status": "ok", "value": value, "mutated": mutated}).mutated == expected

@@ -37,6 +37,7 @@ def main() -> None:
     config = json.loads(sys.argv[4])
     sys.path[:] = config["sys_path"]  # read-only places only: never the working folder
     import numpy  # noqa: F401  (imported once, before any fork: the point of the zygote)
+    import numpy.random  # noqa: F401  (numpy imports it lazily: else each session's first fixture would)
 
     import isolate
     import wire
@@ -109,6 +110,9 @@ def _spawn(order: dict, config: dict, own_fds, modules: dict, pristine) -> int:
             except OSError as exc:  # no world of its own: no student code runs
                 print(f"grade: the session could not be isolated ({exc})", file=sys.stderr)
                 os._exit(70)
+        # numpy's global generator, made in the zygote and forked: fresh entropy for each
+        # session, as its own import gave (before the working folder is on sys.path)
+        sys.modules["numpy.random"].seed()
         _write_files(config["workdir"], order["files"])
         _apply_limits(config)
         os.chdir(config["workdir"])

@@ -13,6 +13,9 @@ already in Canvas: blank against a grade is a change, and the import erases that
 So: no row for a student with no grade (a duplicate), with a warning; the SIS columns come
 from the roster (`sis_user_id`, `sis_login_id`; without a `sis_user_id` column the student id
 stands in, with a warning); a warning names every row Canvas could match only by name.
+Students whose roster rows give one canvas_id are left out of both files, with a warning, and
+a name holding "Points Possible" (which would make Canvas skip the row) is written with
+"Points possible".
 
 Feedback comments are not part of the CSV import. `canvas-comments.json` is the body of
 Canvas's bulk-update API call (Submissions API, "Grade or comment on multiple submissions"):
@@ -37,26 +40,42 @@ FILE = "canvas.csv"
 COMMENTS = "canvas-comments.json"
 STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 POINTS_POSSIBLE = "    Points Possible"  # as Canvas writes it
+POINTS_MARK = "Points Possible"  # a row whose first cell holds it is the points row for Canvas
+SHARED_ID = ("sharing their canvas_id with another student (Canvas would give one of them the other's grade "
+             "and comment): fix the roster")
 
 
 def write(graded: Graded, course: Course, to: Path, options: Options) -> tuple[list[Path], list[str]]:
     path = to / FILE
     sis_from_id = "sis_user_id" not in course.columns
     lines = [[*STUDENT_COLUMNS, options.assignment], [POINTS_POSSIBLE, "", "", "", "", number(graded.max_total)]]
-    ungraded, by_name = [], []
+    ungraded, by_name, renamed, shared = [], [], [], []
+    clashes = _shared_canvas_ids(graded, course)
     for student in graded.students:
         person = course.people[student]
         if not graded.gradable(student):
             ungraded.append(student)
             continue
+        if student in clashes:
+            shared.append(student)
+            continue
         sis_user_id = student if sis_from_id else course.get(student, "sis_user_id")
         if not (person.canvas_id or sis_user_id or person.sis_login_id):
             by_name.append(student)
-        lines.append([person.name, person.canvas_id, sis_user_id, person.sis_login_id, person.section,
+        name = person.name
+        if POINTS_MARK in name:  # Canvas reads such a row as the points row and skips it: no grade
+            name = name.replace(POINTS_MARK, POINTS_MARK.lower())
+            renamed.append(student)
+        lines.append([name, person.canvas_id, sis_user_id, person.sis_login_id, person.section,
                       grade(graded.row(student))])
     write_rows(path, lines)
     warnings = coverage(graded, course, FILE)
     warnings += left_out(FILE, course, ungraded, UNGRADED)
+    warnings += left_out(FILE, course, shared, SHARED_ID) + left_out(COMMENTS, course, shared, SHARED_ID)
+    if renamed:
+        warnings.append(f"{FILE}: {count(len(renamed), 'name')} holding \"{POINTS_MARK}\", which would make Canvas skip "
+                        f"the row, written with \"{POINTS_MARK.lower()}\" (Canvas then matches the row by its ids "
+                        f"only): {names(course, renamed)}")
     if sis_from_id:
         warnings.append(f"{FILE}: the roster has no sis_user_id column, so SIS User ID is the student id; Canvas "
                         "matches it only if the ids are Canvas SIS user ids (add canvas_id or sis_user_id to the "
@@ -71,9 +90,20 @@ def write(graded: Graded, course: Course, to: Path, options: Options) -> tuple[l
     return [path, _write_comments(graded, course, to)], warnings + _comment_warnings(graded, course)
 
 
+def _shared_canvas_ids(graded: Graded, course: Course) -> set[str]:
+    """Students whose canvas_id another graded student has too: Canvas would give one of them
+    the other's grade and comment."""
+    seen: dict[str, list[str]] = {}
+    for student in graded.students:
+        if graded.gradable(student) and course.people[student].canvas_id:
+            seen.setdefault(course.people[student].canvas_id, []).append(student)
+    return {s for group in seen.values() if len(group) > 1 for s in group}
+
+
 def _write_comments(graded: Graded, course: Course, to: Path) -> Path:
+    clashes = _shared_canvas_ids(graded, course)
     data = {course.people[s].canvas_id: {"text_comment": summary(graded, s)} for s in graded.students
-            if graded.gradable(s) and course.people[s].canvas_id}
+            if graded.gradable(s) and course.people[s].canvas_id and s not in clashes}
     path = to / COMMENTS
     write_atomically(path, json.dumps({"grade_data": data}, indent=2, ensure_ascii=False) + "\n")
     return path

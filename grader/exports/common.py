@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -72,9 +73,24 @@ class Course:
         return self.extra.get(student, {}).get(column, "")
 
     def label(self, student: str) -> str:
-        """'Name (id)', or the id when the name is the id."""
+        """'Name (id)', or the id when the name is the id; on one line, whatever the roster
+        holds (a name with a line break could forge a line of `grade`'s own output)."""
         name = self.people[student].name if student in self.people else self.listed[student].name
-        return student if name == student else f"{name} ({student})"
+        return student if name == student else f"{one_line(name)} ({student})"
+
+    def participant(self, student: str) -> str:
+        """The student's Moodle participant number as Moodle writes it ("05" is 5), or ""."""
+        number = self.people[student].moodle_id
+        return str(int(number)) if number.isascii() and number.isdigit() else ""
+
+    def shared_participants(self, students: list[str]) -> set[str]:
+        """Those of `students` whose participant number another of them has too: a row or file
+        for them would give one student's grade and feedback to another."""
+        seen: dict[str, list[str]] = {}
+        for student in students:
+            if self.participant(student):
+                seen.setdefault(self.participant(student), []).append(student)
+        return {s for group in seen.values() if len(group) > 1 for s in group}
 
 
 def read_course(graded: Graded, roster: Path | None) -> Course:
@@ -124,6 +140,17 @@ def merged(warnings: list[str]) -> list[str]:
         if key is rest:
             files[key].append(file)
     return [f"{', '.join(found)}: {key}" if found else key for key, found in files.items()]
+
+
+_NOT_ON_A_LINE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}  # controls, bidi and other format characters, breaks
+LABEL_CHARS = 100  # of a roster name in a warning
+
+
+def one_line(text: str, limit: int = LABEL_CHARS) -> str:
+    """Roster text as it may appear in a message: one line, no control or format characters, cut."""
+    text = "".join(" " if unicodedata.category(c) in _NOT_ON_A_LINE else c for c in str(text))
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def count(number: int, thing: str) -> str:
@@ -284,3 +311,5 @@ def left_out(file: str, course: Course, students: list[str], why: str) -> list[s
 
 
 UNGRADED = "with no grade (status duplicate), so the platform keeps the grade it has"
+SHARED = ("sharing their moodle_id with another student (Moodle would give one of them the other's grade "
+          "and feedback): fix the roster")

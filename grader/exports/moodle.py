@@ -9,7 +9,8 @@ A row's student is found only by "Participant N": N is the assignment's own uniq
 the user (`get_user_id_for_uniqueid`), different in every assignment; a row whose N is not
 a participant is skipped without a word. The assignment's maximum grade (a whole number in
 Moodle) must be the sheet's total, or grades above it are refused. So: rows only for students whose roster `moodle_id`
-gives N (for this assignment), a warning naming every other student, and no row at all for
+gives N (for this assignment; two students with one N get no row, since one
+would take the other's grade), a warning naming every other student, and no row at all for
 a student with no grade (a duplicate), since a row would set the grade and the comment.
 
 Gradebook import (`moodle-grades.csv`), read by `gradeimport_csv_load_data`
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import UNGRADED, Course, Graded, Options, coverage, grade, left_out, number, summary, write_rows
+from .common import SHARED, UNGRADED, Course, Graded, Options, coverage, grade, left_out, number, summary, write_rows
 
 WORKSHEET = "moodle.csv"
 GRADES = "moodle-grades.csv"
@@ -40,15 +41,18 @@ PARTICIPANT = "Participant "  # get_string('hiddenuser', 'assign') in English
 def write_worksheet(graded: Graded, course: Course, to: Path, options: Options) -> tuple[list[Path], list[str]]:
     path = to / WORKSHEET
     stamp = graded.written_at.isoformat(timespec="seconds")
-    rows, unmatched, ungraded = [], [], []
+    rows, unmatched, ungraded, shared = [], [], [], []
+    clashes = course.shared_participants([s for s in graded.students if graded.gradable(s)])
     for student in graded.students:
         row, person = graded.row(student), course.people[student]
         if not graded.gradable(student):
             ungraded.append(student)
-        elif not person.moodle_id:
+        elif not course.participant(student):
             unmatched.append(student)
+        elif student in clashes:
+            shared.append(student)
         else:
-            rows.append([f"{PARTICIPANT}{person.moodle_id}", person.name, person.email, row["status"], grade(row),
+            rows.append([f"{PARTICIPANT}{course.participant(student)}", person.name, person.email, row["status"], grade(row),
                          number(graded.max_total), "Yes", "", "", stamp, summary(graded, student)])
     write_rows(path, [WORKSHEET_COLUMNS, *rows])
     warnings = coverage(graded, course, WORKSHEET)
@@ -58,6 +62,7 @@ def write_worksheet(graded: Graded, course: Course, to: Path, options: Options) 
     warnings += left_out(WORKSHEET, course, unmatched, "with no moodle_id in the roster (Moodle matches a worksheet "
                          f"row only by \"Participant N\"; use {GRADES} for them)")
     warnings += left_out(WORKSHEET, course, ungraded, UNGRADED)
+    warnings += left_out(WORKSHEET, course, shared, SHARED)
     return [path], warnings
 
 

@@ -15,6 +15,7 @@ pasted (starting with `=`, `+`, `-`, `@`) starts with `'`, as in the CSV files.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ..escaping import spreadsheet_safe
@@ -69,8 +70,16 @@ def _fill(sheet, header: list[str], rows: list[list], numeric: set[str] = frozen
             60 if name == "feedback" else max(10, len(name) + 2)
 
 
+# characters that XML 1.0 (so an xlsx file) cannot hold: openpyxl refuses them, and a student
+# controls some text (an exception message in the feedback can hold ESC or other controls)
+_NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+MAX_CELL_CHARS = 32_767  # Excel's limit for one cell; it calls a file with a longer one corrupt
+
+
 def _text(cell, value: str) -> None:
-    cell.value = spreadsheet_safe(value)
+    """A string cell: characters XML cannot hold become U+FFFD first (so that "\x01=1+1"
+    cannot lose its guard), then the formula guard, then Excel's length limit."""
+    cell.value = spreadsheet_safe(_NOT_IN_XML.sub("\ufffd", value))[:MAX_CELL_CHARS]
     cell.data_type = "s"  # openpyxl would store a string starting with "=" as a formula
 
 

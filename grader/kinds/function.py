@@ -266,7 +266,7 @@ def _raise_problem(plan: FunctionPlan, args: tuple, wanted: str, reply: Reply) -
 def _mutated_names(plan: FunctionPlan, args: tuple, reply: Reply) -> str:
     """The arguments a reply says were modified (positional ones, then keyword ones)."""
     names = argument_names(args, plan.arg_names)
-    return ", ".join(f"`{names[i]}`" for i in reply.mutated if i < len(names))
+    return ", ".join(f"`{names[i]}`" for i in reply.mutated if 0 <= i < len(names))
 
 
 def _matching_mistake(plan: FunctionPlan, replies: list[Reply], rtol: float, atol: float):
