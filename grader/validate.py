@@ -140,6 +140,8 @@ def summary(rubric: Rubric, plan: Plan) -> str:
     own_draws = [c for _, c in rubric.checks() if getattr(c, "per_student", False)]
     public = [f for f in functions if f.check.visibility == "public"]
     drawn = [f for f in public if f.practice is not None]
+    public_objects = [o for o in objects if o.check.visibility == "public"]
+    stepped = [o for o in public_objects if o.practice is not None and o.check.compare != "judge"]
     practice_cases = sum(len(f.practice.cases) for f in drawn)
     mistakes = Counter(_mistake_rule(m) for c in checks for m in getattr(c, "mistakes", []))
     texts = [c for c in checks if isinstance(c, TextCheck)]
@@ -164,7 +166,9 @@ def summary(rubric: Rubric, plan: Plan) -> str:
                               "students") if own_draws else "none: every student gets the same cases"),
         *_field("self-check", f"{_count(len(drawn), 'function')} on practice draws, {len(public) - len(drawn)} on "
                 f"the form of their answers only, {_count(sum(1 for c in values if c.visibility == 'public'), 'value')}"
-                f"; {_count(len(hidden), 'hidden check')} only as points"),
+                + (f", {_count(len(stepped), 'class', 'classes')} on practice steps, {len(public_objects) - len(stepped)} "
+                   "on the form of their steps only" if public_objects else "")
+                + f"; {_count(len(hidden), 'hidden check')} only as points"),
         *_field("mistakes", f"{sum(mistakes.values())} named"
                 + (": " + ", ".join(_count(count, rule) for rule, count in mistakes.items()) if mistakes else "")),
         *_field("free text", f"{_count(len(texts), 'answer')} with {sum(len(c.criteria) for c in texts)} criteria "

@@ -282,6 +282,8 @@ def test_validate_tries_sample_students_draws_and_says_which_checks_draw_per_stu
     text = render(validate(folder / "rubric.yaml"))
     assert "own draws  1 check (scale) with random arguments drawn for each student" in text
     assert "ran 3 graded and 2 practice cases of 1 function, 3 cases (11 steps) of 1 class" in text
+    # its class has fixed cases only: the self-check takes the form of its steps
+    assert "0 classes on practice steps, 1 on the form of their steps only;" in " ".join(text.split())
 
 
 def test_a_draw_the_reference_cannot_answer_for_some_student_is_caught_by_validate(tmp_path):

@@ -5,7 +5,7 @@
 import glob as _glob
 
 _stolen = []
-for _pattern in ("@@REFERENCE@@", "@@RUBRIC@@", "../../reference/*.py", "/work/*/reference/*.py",
+for _pattern in ("@@REFERENCE@@", "@@RUBRIC@@", "../../reference/*.py", "/*/*/reference/*.py",
                  "/*/reference/ex07.py", "/tmp/*/reference/ex07.py", "/tmp/*/*/reference/ex07.py"):
     for _path in _glob.glob(_pattern)[:5]:
         try:
