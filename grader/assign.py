@@ -31,6 +31,7 @@ from nbformat import v4
 
 from .kinds.text import TEXT_PLACEHOLDER
 from .cases import wire_form
+from .checks import bundle_comparison, bundle_mistakes
 from .child import wire
 from .errors import GradeError
 from .gradebook import write_atomically
@@ -312,21 +313,12 @@ def bundle_for(plan: Plan) -> dict:
 
 def _function_entry(check: FunctionCheck, plan: FunctionPlan) -> dict:
     entry = {"name": check.name, "arg_names": plan.arg_names, "rtol": check.rtol, "atol": check.atol,
-             "call_timeout": check.call_timeout, **_comparison(check)}
+             "call_timeout": check.call_timeout, **bundle_comparison(check)}
     practice = plan.practice
     if practice is None:  # fixed numbers only: the outputs would be the graded answers
-        raising = [{"id": m.id, "feedback": m.feedback, "credit": m.credit, "raises": m.raises, "message": m.message}
-                   for m in check.mistakes if m.raises is not None]
         return {**entry, "cases": [wire_form(args) for args in plan.cases],
-                "forms": [_form(out) for out in plan.expected], "mistakes": raising}
-    mistakes = []
-    for mistake in check.mistakes:
-        item = {"id": mistake.id, "feedback": mistake.feedback, "credit": mistake.credit}
-        if mistake.raises is not None:
-            item.update(raises=mistake.raises, message=mistake.message)
-        else:
-            item["outputs"] = [_output(out) for out in practice.variants[mistake.id]]
-        mistakes.append(item)
+                "forms": [_form(out) for out in plan.expected], "mistakes": bundle_mistakes(check)}
+    mistakes = bundle_mistakes(check, "outputs", lambda mistake: [_output(out) for out in practice.variants[mistake]])
     return {**entry, "cases": [wire_form(args) for args in practice.cases],
             "expected": [_output(out) for out in practice.expected], "mistakes": mistakes}
 
@@ -348,14 +340,8 @@ def _form(value) -> dict:
     return {"form": type(value).__name__}
 
 
-def _comparison(check) -> dict:
-    """The check's comparison rule, as the self-check applies it (a judge stays with the
-    grader: the bundle says only that there is one)."""
-    return {"compare": check.compare, "ordered": check.ordered, "loose_types": check.loose_types}
-
-
 def _value_entry(check: ValueCheck, expected, default_rtol: float) -> dict:
-    entry = {"name": check.name, "type": check.type, **_comparison(check)}
+    entry = {"name": check.name, "type": check.type, **bundle_comparison(check)}
     if check.type in ("int", "float"):  # bools and short names would be guessed: format only
         rtol = check.rtol if check.rtol is not None else default_rtol
         salt = new_salt()  # one per check: an answer is hashed once per tolerance, not per value

@@ -6,6 +6,7 @@ kinds/<kind>.py. Pure functions: data in, CheckResult out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -121,3 +122,26 @@ def comparison_rules(check, rtol: float, atol: float) -> Rules:
 def case_replies(report: RunReport, key: str, count: int) -> list[Reply]:
     """The replies to a check's `count` cases (requests `KEY/0`, `KEY/1`, ...), `missing` where none came."""
     return [report.replies.get(f"{key}/{i}", Reply("missing")) for i in range(count)]
+
+
+def bundle_comparison(check) -> dict:
+    """The check's comparison rule, as the self-check applies it (a judge stays with the
+    grader: the bundle says only that there is one)."""
+    return {"compare": check.compare, "ordered": check.ordered, "loose_types": check.loose_types}
+
+
+def bundle_mistakes(check, key: str | None = None, shown: Callable[[str], Any] | None = None) -> list[dict]:
+    """The check's known mistakes as a self-check bundle carries them: each that raises, with
+    its exception and message; with `key`, also each other one, holding `shown(mistake id)`
+    (what its variant gives on the practice cases) under `key`."""
+    items = []
+    for mistake in check.mistakes:
+        item = {"id": mistake.id, "feedback": mistake.feedback, "credit": mistake.credit}
+        if mistake.raises is not None:
+            item.update(raises=mistake.raises, message=mistake.message)
+        elif key is None:
+            continue
+        else:
+            item[key] = shown(mistake.id)
+        items.append(item)
+    return items

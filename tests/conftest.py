@@ -69,6 +69,23 @@ def ex07_reference():
     return module
 
 
+@pytest.fixture(scope="session")
+def three_graded(tmp_path_factory) -> Path:
+    """An output folder of three students graded once: alice (all right), erin (mistakes),
+    leo (does not load). Copy it before changing it."""
+    import shutil
+
+    from grader.cli import main
+
+    base = tmp_path_factory.mktemp("three")
+    submissions = base / "submissions"
+    submissions.mkdir()
+    for name in ("alice", "erin", "leo"):
+        shutil.copy(EXAMPLES / f"{name}.py", submissions / f"{name}.py")
+    main(submissions=submissions, out=base / "out", jobs=1)
+    return base / "out"
+
+
 @pytest.fixture(scope="module")
 def ex07_release(tmp_path_factory):
     """What `grade assign rubrics/ex07.yaml` writes: the template notebook and module, and the bundle."""

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import EXAMPLES, ROOT
-from grader.cli import cli, main
+from conftest import ROOT
+from grader.cli import cli
 from grader.errors import GradeError
 from grader.export import export
 from grader.rubric import load_rubric
@@ -32,14 +32,10 @@ def invoke(*args):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, three_graded):
     """An output folder of three students: alice (all right), erin (mistakes), leo (does not load)."""
     base = tmp_path_factory.mktemp("export")
-    submissions = base / "submissions"
-    submissions.mkdir()
-    for name in ("alice", "erin", "leo"):
-        shutil.copy(EXAMPLES / f"{name}.py", submissions / f"{name}.py")
-    main(submissions=submissions, out=base / "out", jobs=1)
+    shutil.copytree(three_graded, base / "out")
     (base / "roster.csv").write_text(ROSTER)
     return base
 

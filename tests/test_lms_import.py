@@ -14,8 +14,7 @@ import pandas as pd
 import pytest
 
 import lms_importers as lms
-from conftest import EXAMPLES, ROOT
-from grader.cli import main
+from conftest import ROOT
 from grader.export import export
 from grader.rubric import load_rubric
 
@@ -29,14 +28,10 @@ BEFORE = {"alice": "10", "erin": "10", "zoe": "10", "leo": "10"}  # the grades a
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
+def course(tmp_path_factory, three_graded):
     """An output folder where leo is a duplicate, the roster, and every file exported."""
     base = tmp_path_factory.mktemp("lms")
-    submissions = base / "submissions"
-    submissions.mkdir()
-    for name in ("alice", "erin", "leo"):
-        shutil.copy(EXAMPLES / f"{name}.py", submissions / f"{name}.py")
-    main(submissions=submissions, out=base / "out", jobs=1)
+    shutil.copytree(three_graded, base / "out")
     frame = pd.read_csv(base / "out" / "gradebook.csv", dtype={"student": str})
     frame.loc[frame["student"] == "leo", "status"] = "duplicate"
     frame.to_csv(base / "out" / "gradebook.csv", index=False)

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..cases import (GRADING, PRACTICE, argument_problems, arrange, for_reference, for_reference_keywords, generator,
                      keywords, materialize, numbered_cases, stable_repr)
-from ..checks import CheckResult, case_replies, article, message_matches, on_all_cases, raised_kind, result
+from ..checks import (CheckResult, article, bundle_comparison, bundle_mistakes, case_replies, message_matches,
+                      on_all_cases, raised_kind, result)
 from ..compare import JudgeError, Rules, rules_for, run_judge
 from ..compare import compare as compare_values
 from ..compare import kind as kind_of
@@ -429,23 +430,15 @@ def bundle_entry(check: ObjectCheck, plan: ObjectPlan) -> dict:
     from ..cases import wire_form
 
     entry = {"name": check.name, "call_timeout": check.call_timeout, "rtol": check.rtol, "atol": check.atol,
-             "compare": check.compare, "ordered": check.ordered, "loose_types": check.loose_types}
+             **bundle_comparison(check)}
     shown = plan.practice if plan.practice is not None else plan
     cases = [[{"action": step.action, "name": step.name, "args": wire_form(step.args), "raises": step.raises}
               for step in steps] for steps in shown.cases]
     if plan.practice is None or check.compare == "judge":
-        raising = [{"id": m.id, "feedback": m.feedback, "credit": m.credit, "raises": m.raises, "message": m.message}
-                   for m in check.mistakes if m.raises is not None]
         return {**entry, "cases": cases, "forms": [[_step_form(out) for out in outcomes] for outcomes in shown.expected],
-                "mistakes": raising}
-    mistakes = []
-    for mistake in check.mistakes:
-        item = {"id": mistake.id, "feedback": mistake.feedback, "credit": mistake.credit}
-        if mistake.raises is not None:
-            item.update(raises=mistake.raises, message=mistake.message)
-        else:
-            item["outcomes"] = [[_step_data(out) for out in case] for case in shown.variants[mistake.id]]
-        mistakes.append(item)
+                "mistakes": bundle_mistakes(check)}
+    mistakes = bundle_mistakes(check, "outcomes", lambda mistake: [[_step_data(out) for out in case]
+                                                                   for case in shown.variants[mistake]])
     return {**entry, "cases": cases, "expected": [[_step_data(out) for out in outcomes] for outcomes in shown.expected],
             "mistakes": mistakes}
 
