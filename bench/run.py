@@ -131,7 +131,7 @@ print(json.dumps({{"wall": wall, "students": len(summary.students),
 
 # stages that run one at a time on the main thread, after the workers: the rest of the wall
 # time is start-up, discovery and grading's wall time (the workers' stages overlap)
-WALL_STAGES = ("gradebook.csv", "results.csv and ledger", "grading (wall)")
+WALL_STAGES = ("gradebook.csv", "results.csv and ledger", "grading (wall)", "showing (wall)")
 
 
 FLOOR = """

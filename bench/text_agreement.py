@@ -49,8 +49,8 @@ Last, the **time** of suggesting points for 1,000 students x 14 free-text answer
 text checks of rubrics/ex07.yaml (their criteria), each with 1,000 different answers made
 from the dataset's answers (about 60 words each), without and with 20 reviewed answers per
 check, from cold caches (every word embedded anew; the model's load is timed apart): zero-shot
-(each answer alone, as `grade` suggests them while grading), placed among the 1,000 answers
-of its check (the cohort), and with the cohort and 20 reviewed answers per check.
+(each answer alone), placed among the 1,000 answers of its check (the cohort, as `grade`
+suggests them once the class is graded), and with the cohort and 20 reviewed answers per check.
 
 DATA is either one table (.csv, .tsv, .jsonl or .parquet) with a column for the question id,
 the model answer, the student's answer and the human score (the question text is optional;

@@ -267,7 +267,7 @@ def _with_progress_bar(plan, found, runner, store, outputs, jobs, regrade):
         from .pipeline import grade_all
 
         return grade_all(plan, found, runner, store, outputs, jobs=jobs, regrade=regrade,
-                         on_done=lambda s: bar.update(task, advance=1, last=s.student))
+                         on_done=lambda student: bar.update(task, advance=1, last=student))
 
 
 def _many(count: int, thing: str) -> str:

@@ -127,7 +127,7 @@ def now() -> str:
 
 def result_digest(result: StudentResult) -> str:
     """What identifies a result as the ledger keeps it: all of it, student and times included."""
-    text = json.dumps(dataclasses.asdict(result), sort_keys=True, ensure_ascii=False)
+    text = json.dumps(result.as_data(), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 

@@ -1,11 +1,12 @@
 """The output folder: each student's feedback, then the gradebook, results.csv and the run in the ledger.
 
 What a student is shown depends on their kept result, the reviews that apply to it (their own
-manual scores and, for a free-text suggestion no reviewer decided, the answers reviewers scored
-for that check), when they handed in, whether they are on the roster, and the rubric (part of
-the kept result's key). The ledger remembers per student (its table `shown`) a digest of these
-inputs, a digest of what the feedback showed, the gradebook row, the rows of results.csv and
-the id of the kept result the run referred to.
+manual scores), the free-text suggestions made with the class's answers and fitted to the
+answers reviewers scored (suggestions.py), when they handed in, whether they are on the
+roster, and the rubric (part of the kept result's key). The ledger remembers per student (its
+table `shown`) a digest of these inputs, a digest of what the feedback showed, the gradebook
+row, the rows of results.csv, the answers awaiting a suggestion and the id of the kept result
+the run referred to.
 
 A student whose inputs did not change costs a look-up: their kept result is not read, their
 feedback is neither rendered nor written, their rows of results.csv are copied, and the run
@@ -29,13 +30,13 @@ from . import __version__, timing
 from .errors import OutputError
 from .feedback import render_html, render_markdown
 from .gradebook import gradebook_frame, results_file, results_text, write_atomically, write_csv
-from .kinds.text import refit
 from .ledger import Ledger, apply_manual
 from .record import record_of, write_record
 from .reference import Plan
 from .scoring import StudentResult, StudentRow, row_of
 from .store import ResultStore
 from .submissions import Submission
+from .suggestions import Suggestions, unscored
 from .untrusted import file_stem
 
 NOT_ON_ROSTER = " (not on roster)"
@@ -51,6 +52,7 @@ class Outputs:
         self.manual = manual or {}  # reviewers' scores from the ledger; they win over automatic ones
         # answers reviewers scored, per (question, check): free-text suggestions are fitted to them
         self.reviewed: dict[tuple[str, str], list] = {}
+        self.suggestions: Suggestions | None = None  # the class's free-text suggestions (`suggest`)
         self.times: dict[str, datetime] = {}  # when each student handed in, for the late policy
         self.roster: set[str] | None = None  # enrolled ids; others are flagged
         self.record = record_of(plan.rubric)  # the rubric file as it is when grading starts
@@ -60,7 +62,6 @@ class Outputs:
         self._last: dict[str, dict] | None = None  # what the last run showed, per student
         self._entries: dict[str, dict] = {}  # what this run shows, per student
         self._own_manual: dict[str, list] | None = None
-        self._reviewed_digests: dict[tuple[str, str], str] = {}
 
     def prepare(self) -> None:
         """Make sure results can be written before anything is graded, and sweep away the
@@ -82,18 +83,36 @@ class Outputs:
         return apply_manual(self.fitted(result), self.manual)
 
     def fitted(self, result: StudentResult) -> StudentResult:
-        """The result as the ledger keeps it: suggestions fitted, reviewers' scores apart."""
-        return refit(result, self.plan.rubric, self.reviewed, self.manual.keys())
+        """The result as the ledger keeps it: free-text points suggested, reviewers' scores apart."""
+        if self.suggestions is None:
+            self.suggest({result.student: unscored(result)})
+        return self.suggestions.fill(result)
+
+    def suggest(self, answers: dict[str, dict[tuple[str, str], str]]) -> None:
+        """Free-text points are suggested with the class's answers (every student's
+        `unscored`), before any student is shown."""
+        self.suggestions = Suggestions(self.plan.rubric, answers, self.reviewed, self.manual.keys())
 
     # ------------------------------------------------------------ one student
+
+    def last_answers(self, submission: Submission, key: str, stamp: list[int] | None) -> dict | None:
+        """The answers awaiting a suggestion that the last run showed this student with,
+        when their kept result is still the one it showed; else None (grade it, or read it)."""
+        entry = self._last_run().get(submission.student)
+        if entry is None or stamp is None or entry.get("key") != key or entry.get("stamp") != stamp \
+                or "kept" not in entry or not isinstance(entry.get("answers"), list):
+            return None
+        try:
+            return {(str(question), str(check)): str(answer) for question, check, answer in entry["answers"]}
+        except (TypeError, ValueError):
+            return None
 
     def unchanged(self, submission: Submission, key: str, stamp: list[int] | None) -> StudentRow | None:
         """The student's row as the last run showed it, when nothing it depends on changed
         since (and their feedback files are still there); else None."""
-        entry = self._last_run().get(submission.student)
-        if entry is None or stamp is None or entry.get("key") != key or entry.get("stamp") != stamp \
-                or "kept" not in entry:
+        if self.last_answers(submission, key, stamp) is None:
             return None
+        entry = self._last_run()[submission.student]
         if entry.get("inputs") != self._inputs(submission.student, key, entry.get("refit")):
             return None
         if not all(path.is_file() for path in self._pages(submission.student)):
@@ -108,14 +127,14 @@ class Outputs:
 
     def add(self, result: StudentResult, key: str = "", stamp: list[int] | None = None) -> StudentRow:
         """Show a result: its row, and its feedback pages unless they show this already."""
-        refittable = sorted([c.question, c.check] for c in result.checks
-                            if c.kind == "text" and c.outcome == "needs_review")
-        with timing.stage("apply reviews"):
+        answers = unscored(result)
+        refittable = sorted([question, check] for question, check in answers)
+        with timing.stage("free-text suggestions, reviews"):
             result = self.reviewed_result(result)
         row = row_of(self.plan.rubric, result, self.times.get(result.student))
         if self.roster is not None and result.student not in self.roster:
             row = replace(row, status=row.status + NOT_ON_ROSTER)
-        shown = _digest(__version__, dataclasses.asdict(result), _row_json(row))
+        shown = _digest(__version__, result.as_data(), _row_json(row))
         last = self._last_run().get(result.student) or {}
         pages = self._pages(result.student)
         if last.get("shown") != shown or not all(path.is_file() for path in pages):
@@ -131,7 +150,8 @@ class Outputs:
             with self._lock:
                 self.written += 2
         entry = {"key": key, "stamp": stamp, "inputs": self._inputs(result.student, key, refittable),
-                 "refit": refittable, "shown": shown, "row": _row_json(row)}
+                 "refit": refittable, "answers": [[*where, answer] for where, answer in sorted(answers.items())],
+                 "shown": shown, "row": _row_json(row)}
         with self._lock:
             self._entries[result.student] = entry
         return row
@@ -184,20 +204,17 @@ class Outputs:
 
     def _inputs(self, student: str, key: str, refittable) -> str:
         """A digest of everything a student's outputs depend on besides their kept result
-        (identified by `key`): their manual scores, the reviewed answers of each check whose
-        suggestion may be fitted to them, their hand-in time, their place on the roster."""
+        (identified by `key`): their manual scores, what the suggestions of their free-text
+        answers depend on (the class's answers, the reviewed ones), their hand-in time, their
+        place on the roster."""
         with self._lock:
             if self._own_manual is None:
                 self._own_manual = {}
                 for (name, question, check), score in sorted(self.manual.items()):
                     self._own_manual.setdefault(name, []).append(dataclasses.astuple(score))
-            reviewed = []
-            for question, check in refittable or ():
-                if (question, check) not in self._reviewed_digests:
-                    answers = [(getattr(a, "answer", a), getattr(a, "points", None))
-                               for a in self.reviewed.get((question, check), ())]
-                    self._reviewed_digests[(question, check)] = _digest(answers)
-                reviewed.append(self._reviewed_digests[(question, check)])
+            suggestions = self.suggestions
+            reviewed = [suggestions.digest((question, check)) if suggestions is not None else None
+                        for question, check in refittable or ()]
         submitted = self.times.get(student)
         return _digest(__version__, key, self._own_manual.get(student, []), refittable or [], reviewed,
                        submitted.isoformat() if submitted else None,

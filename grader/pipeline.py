@@ -22,6 +22,7 @@ from .outputs import Outputs
 from . import runnotes
 from .runner import Aborted, Request, RunReport, Runner
 from .store import ResultStore
+from .suggestions import Suggestions, unscored
 from .scoring import UNSANDBOXED, StudentResult, StudentRow, base_status, run_status
 from .submissions import Submission, read_submission
 from .untrusted import FEEDBACK_CHARS, MAX_NOTES, NOTE_CHARS, PROBLEM_CHARS, clean_text, clip, seconds
@@ -47,17 +48,21 @@ class Summary:
 
 def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: ResultStore,
               outputs: Outputs, *, jobs: int = 1, regrade: frozenset[str] = frozenset(),
-              on_done: Callable[[StudentRow], None] | None = None) -> list[StudentRow]:
-    """Grade every submission (in parallel children), in the order given.
+              on_done: Callable[[str], None] | None = None) -> list[StudentRow]:
+    """Grade every submission (in parallel children), then show each, in the order given.
 
-    A stored result whose key still matches is used as it is (except for the students named
-    in `regrade`), and a student of whom nothing the outputs show changed is only looked up
-    (outputs.py); each new result is stored and its feedback written as soon as it exists.
-    On Ctrl-C every running child is killed and nothing half-graded is stored. A submission
-    that trips up the grader anywhere on its way gets an `error` row; the others go on.
+    First every submission gets a kept result: a stored result whose key still matches is
+    used as it is (except for the students named in `regrade`), and one whose student was
+    shown it last time is not even read (its answers awaiting a suggestion come from the
+    ledger); each new result is stored as soon as it exists, and `on_done` hears of each
+    student. Then the free-text points are suggested for the whole class at once
+    (suggestions.py), and each student is shown: a student of whom nothing the outputs show
+    changed is only looked up (outputs.py). On Ctrl-C every running child is killed and
+    nothing half-graded is stored. A submission that trips up the grader anywhere on its way
+    gets an `error` row; the others go on.
 
     `jobs` submissions run at once; THREADS_PER_JOB times as many are on their way, so that
-    while one is judged and its feedback written, the next one already runs in the slot.
+    while one is judged and stored, the next one already runs in the slot.
     """
     gated = _Gated(runner, max(1, jobs))
 
@@ -68,46 +73,60 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
             if submission.status == "unread":
                 with timing.stage("parse"):
                     submission = read_submission(submission.path, submission.student, plan.rubric.entry)
-            result = grade_submission(plan, submission, gated)
+            result = grade_submission(plan, submission, gated, suggest=False)
             if runner.aborted:
                 raise Aborted()
             with timing.stage("keep result"):
                 store.put(submission, result, key)
         return result
 
-    def grade_one(submission: Submission) -> StudentRow:
-        key, row = "", None
+    def keep_one(submission: Submission) -> tuple[str, dict, bool]:
+        """The submission's key, its answers awaiting a suggestion, and whether they are
+        the last run's (its result then stays unread). Only the answers stay in memory."""
+        key = ""
         try:
             with timing.stage("cache key"):
                 key = store.key(submission)
-            if store.reuse and submission.student not in regrade:  # nothing it depends on changed: nothing to do
+            answers = None
+            if store.reuse and submission.student not in regrade:
                 with timing.stage("unchanged look-up"):
-                    row = outputs.unchanged(submission, key, store.stamp(submission))
-            if row is None:
-                result = kept_or_graded(submission, key)
+                    answers = outputs.last_answers(submission, key, store.stamp(submission))
+            result = None if answers is not None else kept_or_graded(submission, key)
         except (Aborted, OutputError):
             raise
         except Exception as exc:  # whatever this one submission did, the others keep their rows
             problem = f"the grader could not grade this submission ({type(exc).__name__}: {exc}); grade it again"
             result = bounded(not_graded(plan, replace(submission, status="error", problem=problem)))
             store.put(submission, result, key or None)
-        if row is None:
-            row = outputs.add(result, key, store.stamp(submission))
         if on_done:
-            on_done(row)
-        return row
+            on_done(submission.student)
+        return key, unscored(result) if result is not None else answers, result is None
+
+    def show_one(submission: Submission, key: str, as_last_time: bool) -> StudentRow:
+        stamp = store.stamp(submission)
+        if as_last_time:
+            with timing.stage("unchanged look-up"):
+                row = outputs.unchanged(submission, key, stamp)
+            if row is not None:
+                return row
+        with timing.stage("read kept result"):
+            result = store.load(submission)
+        return outputs.add(result, key, stamp)
 
     pool = ThreadPoolExecutor(max_workers=THREADS_PER_JOB * max(1, jobs))
     try:
         with timing.stage("grading (wall)"):
-            futures = [pool.submit(grade_one, submission) for submission in submissions]
-            return [future.result() for future in futures]
+            futures = [pool.submit(keep_one, submission) for submission in submissions]
+            kept = [future.result() for future in futures]
     except BaseException:
         runner.abort()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     finally:
         pool.shutdown(wait=True)
+    outputs.suggest({s.student: answers for s, (_, answers, _) in zip(submissions, kept)})  # made when first shown
+    with timing.stage("showing (wall)"):
+        return [show_one(submission, key, as_last_time) for submission, (key, _, as_last_time) in zip(submissions, kept)]
 
 
 THREADS_PER_JOB = 2
@@ -125,12 +144,15 @@ class _Gated:
             return self.runner.run(submission, requests)
 
 
-def grade_submission(plan: Plan, submission: Submission, runner: Runner) -> StudentResult:
-    """The submission's result, every text in it bounded and every time a finite number."""
+def grade_submission(plan: Plan, submission: Submission, runner: Runner, *, suggest: bool = True) -> StudentResult:
+    """The submission's result, every text in it bounded and every time a finite number.
+    Its free-text points are suggested for it alone; without `suggest` its answers await
+    the class's suggestions (suggestions.py)."""
     if submission.status != "ok":
         return bounded(not_graded(plan, submission))
     try:
-        return bounded(_run_and_judge(plan, submission, runner))
+        result = bounded(_run_and_judge(plan, submission, runner))
+        return Suggestions(plan.rubric, {result.student: unscored(result)}).fill(result) if suggest else result
     except Aborted:
         raise
     except Exception as exc:  # one submission's trouble must not cost the others their rows

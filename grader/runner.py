@@ -2,11 +2,12 @@
 
 The child is a fresh interpreter (`python -I -S`, never a fork of the grader, so nothing
 the grader imported, the reference included, is inherited) started in its own session
-and its own scratch folder. Requests and replies are JSON lines on two private pipes;
-the student's stdout and stderr go to files that nobody parses. When a call times out or
-the process dies (`os._exit`, a segfault, the memory cap), the whole process group is
-killed and a fresh child is loaded for the checks still to run: only the function that
-misbehaved pays for it.
+and its own scratch folder. Requests (each after its length) and replies are JSON lines on
+two private pipes, the requests written a few ahead of their replies (pipelined: the process
+need not wait for the grader between calls); the student's stdout and stderr go to files
+that nobody parses. When a call times out or the process dies (`os._exit`, a segfault, the
+memory cap), the whole process group is killed and a fresh child is loaded for the checks
+still to run: only the function that misbehaved pays for it.
 
 The child runs inside a confinement (`sandbox.Bubblewrap`, or `sandbox.Plain` where
 bubblewrap is missing) that `Runner.command` asks to wrap the child's argv. Replies carry a
@@ -18,6 +19,7 @@ from __future__ import annotations
 import base64
 import collections
 import contextlib
+import fcntl
 import json
 import math
 import os
@@ -76,6 +78,7 @@ PROCESSES = 64
 SLOTS = 64
 SLOT_OVERHEAD_MB = 256  # the zygote, and the page cache of what the sandbox reads
 SPAWN_TIMEOUT = 60.0  # a cold sandbox imports numpy first
+WINDOW_BYTES = 32 * 1024  # requests written ahead of their replies (at most half of the request pipe)
 
 
 @dataclass(frozen=True)
@@ -358,19 +361,37 @@ class Runner:
 
     def _serve(self, session: _Session, pending: list[Request], deadline: float,
                dead: dict[str, Reply], report: RunReport) -> list[Request]:
-        """Answer requests in order; return those left when the session had to be dropped."""
+        """Answer requests in order; return those left when the session had to be dropped.
+
+        Pipelined: while the process works on the oldest unanswered request, the next ones
+        already wait in its pipe (`_Session.write_ahead`), so it goes on without waiting for
+        the grader. A request's limit counts from when the process can start it: when the
+        previous reply has come (and been taken), or its writing if nothing was before it.
+        Writing ahead crosses checks, and this changes nothing: a request that hangs or ends
+        the process ends its session, no later reply of that session is read, and the
+        requests written behind it are simply still pending; the next session skips the
+        cases of the failed check, as it always did.
+        """
+        ahead = 0  # pending[index:ahead] are written (or skipped), pending[ahead:] are not
         for index, request in enumerate(pending):
-            if _check_of(request) in dead and request.op in ("call", "steps"):
+            if _skipped(request, dead):
                 report.replies[request.key] = dead[_check_of(request)]
                 continue
+            ahead = max(ahead, index)
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0:  # so for every later request too: none is waited for
                 report.replies[request.key] = Reply(
                     "timeout", detail=f"the submission's time limit of {self.limits.submission_timeout:g} s ran out")
                 continue
             limit = min(request.timeout or self.limits.call_timeout, remaining)
             try:
-                reply = session.ask(request, limit)
+                if ahead == index:  # nothing is written ahead of it: the process waits for it
+                    end = session.write(request, limit)
+                    ahead += 1
+                else:
+                    end = time.monotonic() + limit
+                ahead = self._write_ahead(session, pending, ahead, dead, end)
+                reply = session.reply(len(request.steps), end)
             except _ChildTimeout:
                 reply = Reply("timeout", detail=f"did not return within {limit:g} s", seconds=limit)
             except _ChildDied as exc:
@@ -383,6 +404,18 @@ class Runner:
             dead[_check_of(request)] = reply  # its check's other cases are not tried: they would cost as much
             return pending[index + 1:]
         return []
+
+    @staticmethod
+    def _write_ahead(session: _Session, pending: list[Request], ahead: int, dead: dict[str, Reply],
+                     end: float) -> int:
+        """Write pending[ahead:] while the session's window has room, until `end` (that of the
+        request running); the index of the first request not written. Cases of a dead check
+        are passed over."""
+        while ahead < len(pending) and time.monotonic() < end:
+            if not _skipped(pending[ahead], dead) and not session.write_ahead(pending[ahead], end):
+                break
+            ahead += 1
+        return ahead
 
 
 class _Output:
@@ -555,12 +588,14 @@ class _Zygote:
         self._session_fds = []
         self.data_w = None
 
-    def send(self, fd: int | None, message: dict, deadline: float) -> None:
-        """Write one line to a non-blocking pipe by `deadline`: a process that stops reading
-        (or swaps the pipe it reads for another) costs a timeout, never a hung grader."""
+    def send(self, fd: int | None, message: dict | bytes, deadline: float, describe: bool = True) -> None:
+        """Write one message (or one already `_framed`) to a non-blocking pipe by `deadline`:
+        a process that stops reading (or swaps the pipe it reads for another) costs a
+        timeout, never a hung grader. `describe`: say how the sandbox ended if the reading
+        end is gone (waiting for it a little), rather than only that it is gone."""
         if fd is None:
             raise _ChildDied("its process ended")
-        data = memoryview((json.dumps(message) + "\n").encode())
+        data = memoryview(message if isinstance(message, bytes) else _framed(message))
         try:
             while data:
                 try:
@@ -571,7 +606,7 @@ class _Zygote:
                         raise _ChildTimeout() from None
                     select.select([], [fd], [], min(left, 1.0))
         except OSError:  # the reading end is gone
-            raise _ChildDied(self.exit_description()) from None
+            raise _ChildDied(self.exit_description() if describe else "its process ended") from None
 
     def read(self, timeout: float) -> str | None:
         """Read what is ready; the role of a pipe that now holds a whole line, if any."""
@@ -651,7 +686,11 @@ class _Zygote:
 
 
 class _Session:
-    """One student process, forked by a zygote, talking on the zygote's data pipes."""
+    """One student process, forked by a zygote, talking on the zygote's data pipes.
+
+    Requests are written ahead of their replies, in order, each with the next id: at most
+    `window` bytes of them unanswered (half the pipe, so a write never waits on the
+    process, which answers them one by one); a larger one only when none is unanswered."""
 
     def __init__(self, zygote: _Zygote, secret: str) -> None:
         self.zygote = zygote
@@ -660,6 +699,10 @@ class _Session:
         self._ended = False
         self._hung = False
         self.clean = False  # the zygote confirmed that nothing of the session is left
+        self.window = min(WINDOW_BYTES, fcntl.fcntl(zygote.data_w, fcntl.F_GETPIPE_SZ) // 2)
+        self._unanswered: collections.deque[tuple[int, int]] = collections.deque()  # (id, bytes), oldest first
+        self._encoded: tuple[Request, int, bytes] | None = None  # a request that waits for room, with its id
+        self._pipe_gone = False
 
     def load(self, submission: Submission, deadline: float) -> dict:
         self._send({"op": "load", "kind": submission.kind, "module": submission.module_name,
@@ -672,27 +715,65 @@ class _Session:
         return {"cells": [_clean_cell(c) for c in cells[:MAX_CELLS]], "ignored": [str(i)[:200] for i in ignored[:50]],
                 "seconds": _seconds(message.get("seconds"))}
 
-    def ask(self, request: Request, timeout: float) -> Reply:
-        self._next_id += 1
-        message: dict[str, Any] = {"op": request.op, "id": self._next_id, "name": request.name}
-        if request.op == "call":
-            message["args"] = [wire.encode(arg) for arg in request.args]
-            if request.kwargs:
-                message["kwargs"] = [[name, wire.encode(value)] for name, value in request.kwargs]
-        elif request.op == "steps":
-            message["steps"] = [{"action": action, "name": name, "args": [wire.encode(arg) for arg in args],
-                                 "kwargs": [[key, wire.encode(value)] for key, value in kwargs]}
-                                for action, name, args, kwargs in request.steps]
+    def write(self, request: Request, timeout: float) -> float:
+        """Write a request (of any size) when none is unanswered, within `timeout`; the time
+        by which its reply is due."""
+        number, line = self._line(request)
         end = time.monotonic() + timeout
+        self._write(number, line, end)
+        return end
+
+    def write_ahead(self, request: Request, deadline: float) -> bool:
+        """Write a request behind the unanswered ones if the window has room (by `deadline`,
+        should the process have shrunk its pipe); False if not, or if the process no longer
+        reads its pipe (the reply awaited will tell why)."""
+        if self._pipe_gone:
+            return False
+        number, line = self._line(request)
+        if sum(size for _, size in self._unanswered) + len(line) > self.window:
+            return False
         try:
-            self._send(message, end)
+            self._write(number, line, deadline, describe=False)
+        except _ChildDied:
+            self._pipe_gone = True
+            return False
+        return True
+
+    def reply(self, steps: int, end: float) -> Reply:
+        """The reply to the oldest unanswered request, by `end`; `steps`: how many it asked
+        for. Only its id is taken: a forked copy of the student's process may answer an
+        earlier request again (and a hostile one a later request early)."""
+        number = self._unanswered[0][0]
+        while True:
+            answer = self._receive(max(end - time.monotonic(), 0.0))
+            if answer.get("id") == number:
+                self._unanswered.popleft()
+                return _reply_from(answer, steps)
+
+    def _line(self, request: Request) -> tuple[int, bytes]:
+        """The request's id and line, encoded once, however long it waits for room."""
+        if self._encoded is None or self._encoded[0] is not request:
+            self._next_id += 1
+            message: dict[str, Any] = {"op": request.op, "id": self._next_id, "name": request.name}
+            if request.op == "call":
+                message["args"] = [wire.encode(arg) for arg in request.args]
+                if request.kwargs:
+                    message["kwargs"] = [[name, wire.encode(value)] for name, value in request.kwargs]
+            elif request.op == "steps":
+                message["steps"] = [{"action": action, "name": name, "args": [wire.encode(arg) for arg in args],
+                                     "kwargs": [[key, wire.encode(value)] for key, value in kwargs]}
+                                    for action, name, args, kwargs in request.steps]
+            self._encoded = (request, self._next_id, _framed(message))
+        return self._encoded[1:]
+
+    def _write(self, number: int, line: bytes, deadline: float, describe: bool = True) -> None:
+        try:
+            self.zygote.send(self.zygote.data_w, line, deadline, describe)
         except _ChildTimeout:
             self._hung = True
             raise
-        while True:  # a forked copy of the student's process may answer an earlier request again
-            answer = self._receive(max(end - time.monotonic(), 0.0))
-            if answer.get("id") == self._next_id:
-                return _reply_from(answer, len(request.steps))
+        self._encoded = None
+        self._unanswered.append((number, len(line)))
 
     def close(self) -> None:
         """End the session within CLOSE_SECONDS, whatever the student's process does; a
@@ -704,7 +785,9 @@ class _Session:
             return
         end = time.monotonic() + CLOSE_SECONDS
         try:
-            if self._hung:  # the zygote kills the session's processes; it stays warm
+            # hung, or with requests written that the submission has no time left for: the
+            # zygote kills the session's processes; it stays warm
+            if self._hung or self._unanswered:
                 self.zygote.send(self.zygote.control_w, {"op": "kill"}, end)
             else:
                 try:
@@ -734,7 +817,8 @@ class _Session:
 
     def _receive(self, timeout: float) -> dict:
         """The next reply that carries this session's secret; other lines were dropped
-        unread. A message on the control pipe means the session's process has ended."""
+        unread. A message on the control pipe means the session's process has ended (its
+        replies sent before, read in the same round, are taken first)."""
         end = time.monotonic() + timeout
         while True:
             if self.zygote.lines["data"].oversized:
@@ -744,6 +828,8 @@ class _Session:
                 self._hung = True
                 raise _ChildTimeout()
             role = self.zygote.read(left)
+            if role == "control" and self.zygote.lines["data"].lines:
+                role = "data"  # read in the same round as the end: sent before it, taken first
             if role == "control":
                 self._ended = True
                 ended = _parse(self.zygote.next_line("control")) or {}
@@ -758,11 +844,24 @@ class _Session:
                     return message
 
 
+def _framed(message: dict) -> bytes:
+    """A message as the child reads it: its length in 11 digits and a newline, then its JSON
+    line. The child reads exactly one message at a time (child/: `_Channel.receive`), so
+    the requests written ahead of their turn wait in the pipe, not in the student's process."""
+    line = (json.dumps(message) + "\n").encode()
+    return b"%011d\n" % len(line) + line
+
+
 def _check_of(request: Request) -> str:
     """The check a request belongs to (its key without the case number: `2c/lora/3` -> `2c/lora`).
     After a call ended or hung its process, the other cases of the same check are not tried;
     other checks of the same function still are, on their own cases."""
     return request.key.rsplit("/", 1)[0] if request.key.count("/") >= 2 else request.key
+
+
+def _skipped(request: Request, dead: dict[str, Reply]) -> bool:
+    """Whether `request` is a case of a check that hung or ended its process: not asked."""
+    return _check_of(request) in dead and request.op in ("call", "steps")
 
 
 def _children(pid: int) -> list[int]:

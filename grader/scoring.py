@@ -7,7 +7,7 @@ are its manual score when a reviewer gave one and its automatic score otherwise.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from .checks import ERROR_OUTCOMES, CheckResult
@@ -38,6 +38,18 @@ class StudentResult:
     def to_review(self) -> int:
         return sum(1 for c in self.checks
                    if c.outcome == "needs_rereview" or (c.outcome == "needs_review" and c.manual_points is None))
+
+    def as_data(self) -> dict:
+        """`dataclasses.asdict(self)` for JSON, without its deep copies (a result's values are
+        strings, numbers and None): the same keys in the same order."""
+        data = {name: getattr(self, name) for name in _RESULT_FIELDS}
+        data["checks"] = [{name: getattr(check, name) for name in _CHECK_FIELDS} for check in self.checks]
+        data["notes"] = list(self.notes)
+        return data
+
+
+_RESULT_FIELDS = tuple(f.name for f in fields(StudentResult))
+_CHECK_FIELDS = tuple(f.name for f in fields(CheckResult))
 
 
 PROVISIONAL = ("needs_review", "needs_rereview")  # suggested points no reviewer has confirmed

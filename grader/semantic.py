@@ -306,6 +306,7 @@ REVIEWED_CONFIDENCE = (1.1, 1.15, 1.6, -3.6, -2.6, -0.7)
 # those graders' leniency (most answers there get 4 or more of 5): an answer with no content among a class that
 # answered well still gets up to about half the points, which a reviewer corrects (and the re-fit learns from).
 COHORT_MIN = 10  # different answers the class needs for this
+COHORT_CHUNK = 200  # answers embedded at once (their word vectors are not kept)
 COHORT_QUANTILE = 0.95
 COHORT_FLOOR = 0.1  # the class's best answers count as having at least this share (nobody met the model answer)
 COHORT_RELATIVE, COHORT_CENTRAL, COHORT_BASE = 0.5, 0.6, 0.22
@@ -433,6 +434,9 @@ def _kind(lower: str) -> int:
             | (_WORD if _PLAIN.fullmatch(lower) else 0) | (_NUMBER if lower.isdigit() else 0))
 
 
+READ_KEPT = 4000  # texts read and kept: a check's class and its reviewed answers, not a course's
+
+
 def _read(text: str) -> _Text:
     """A text's words, content words, clauses, negations and form (see _Text): read once per
     process and text (a class's answers are suggested for again after each review), copied
@@ -440,7 +444,7 @@ def _read(text: str) -> _Text:
     return replace(_read_once(text))
 
 
-@functools.lru_cache(maxsize=20000)
+@functools.lru_cache(maxsize=READ_KEPT)
 def _read_once(text: str) -> _Text:
     text = _SOFT_BREAK.sub(" ", _clean(text).replace("\u2019", "'"))  # a wrapped line goes on
     words: list[str] = []
@@ -887,21 +891,26 @@ def _prepare_cohort(ref: _Reference, answers: Sequence[str],
     known = known or {}
     texts = [_clean(a) for a in answers]
     normalised = [_normalised(t) for t in texts]
-    read = [known[t][0] if t in known else _read(t) for t in texts]
-    kept = [i for i, t in enumerate(read) if t.keys]
+    keys = [known[t][0].keys if t in known else _read_once(t).keys for t in texts]
+    kept = [i for i, k in enumerate(keys) if k]
     cohort = None
     if len({normalised[i] for i in kept}) >= COHORT_MIN:
+        plain, means = {}, np.zeros((len(texts), DIM), dtype=np.float32)
+        ready = [i for i in kept if texts[i] in known]
+        means[ready] = _means([known[texts[i]][0] for i in ready])
         new = [i for i in kept if texts[i] not in known]
-        _vectorise(_load(), [read[i] for i in new], ref.demote)
-        fresh = _score(ref, [read[i] for i in new], [[None] * len(ref.points)] * len(new))
-        plain = {i: x.zero_plain for i, x in zip(new, fresh)}
+        for start in range(0, len(new), COHORT_CHUNK):  # the word vectors of a chunk at a time
+            chunk = new[start:start + COHORT_CHUNK]
+            read = [_read(texts[i]) for i in chunk]
+            _vectorise(_load(), read, ref.demote)
+            plain.update((i, x.zero_plain) for i, x in zip(chunk, _score(ref, read, [[None] * len(ref.points)] * len(chunk))))
+            means[chunk] = _means(read)
         share = np.array([plain[i] if i in plain else known[texts[i]][1] for i in kept])
-        read = [read[i] for i in kept]
         share = np.clip(share / max(ref.max_points, 1e-9), 0.0, 1.0)
         ids: dict[str, int] = {}
         for i in kept:
             ids.setdefault(normalised[i], len(ids))
-        cohort = _Cohort(ids, np.array([ids[normalised[i]] for i in kept], dtype=np.int64), _means(read), share,
+        cohort = _Cohort(ids, np.array([ids[normalised[i]] for i in kept], dtype=np.int64), means[kept], share,
                          max(float(np.quantile(share, COHORT_QUANTILE)), COHORT_FLOOR))
     with _references_lock:
         if len(ref.cohorts) >= 4:  # a class or two per check and process: keep the latest few

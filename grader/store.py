@@ -9,7 +9,6 @@ result is used only when the key still matches.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -22,7 +21,7 @@ from .scoring import StudentResult
 from .submissions import MAX_NOTEBOOK_BYTES, Submission
 from .untrusted import file_stem, short_hash
 
-FORMAT = 1
+FORMAT = 2  # 2: free-text answers await the class's suggestions (outcome to_suggest)
 CHUNK = 1 << 20
 
 
@@ -54,8 +53,8 @@ class ResultStore:
         return _result_from(data["result"])
 
     def put(self, submission: Submission, result: StudentResult, key: str | None = None) -> None:
-        data = {"format": FORMAT, "key": key or self.key(submission), "result": dataclasses.asdict(result)}
-        write_atomically(self._path(submission), json.dumps(data, indent=1))
+        data = {"format": FORMAT, "key": key or self.key(submission), "result": result.as_data()}
+        write_atomically(self._path(submission), json.dumps(data, separators=(",", ":")))
 
     def stamp(self, submission: Submission) -> list[int] | None:
         """The kept file's size and modification time (in ns): a file written since has

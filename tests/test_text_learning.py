@@ -97,31 +97,83 @@ def test_the_review_sheet_tells_the_reviewer_the_confidence_and_the_flags(course
     assert "Flags: reads like a keyword list" in rows["kim"]["notes"]
 
 
-def test_refit_places_a_suggestion_among_the_class_answers():
-    """kinds/text.refit with the class's answers (`cohort`) and no review yet: each suggestion
-    is placed among them (semantic.py); the same answer's suggestion depends on the class, and
-    without a class or a review the result is as it was."""
+WEAK_CLASS = [f"Pre-trained means it was trained before ({i})." for i in range(6)] + [
+    "It is a model.", "It was made earlier.", "Training happened first.", "Someone trained it already.",
+    "The weights exist before we start."]
+STRONG_CLASS = [TWIN.replace("very large", word) for word in ("huge", "big", "vast", "massive", "giant")] + [
+    "Pre-training learns general language from huge unlabelled text corpora with self-supervision, before "
+    f"fine-tuning on the labelled task ({i})." for i in range(6)]
+
+
+def test_suggestions_place_an_answer_among_the_class_answers():
+    """suggestions.Suggestions with the class's answers and no review yet: each suggestion is
+    placed among them (semantic.py), so the same answer's suggestion depends on the class; a
+    judged answer awaits its suggestion (outcome to_suggest) until it is filled in, and alone
+    it gets what judging it alone gives."""
     from conftest import ROOT
 
-    from grader.kinds.text import judge_text, refit
+    from grader.kinds.text import TO_SUGGEST, judge_text
     from grader.rubric import load_rubric
     from grader.scoring import StudentResult
+    from grader.suggestions import Suggestions, unscored
 
     rubric = load_rubric(ROOT / "rubrics" / "ex07.yaml")
     question, check = next((q, c) for q, c in rubric.checks() if q.id == "1a" and c.kind == "text")
     answer = "A model first trained on a lot of text."
-    result = StudentResult("zoe", "ok", (judge_text(question, check, answer, "`ANSWER_1A`"),))
-    assert refit(result, rubric, {}) is result
-    weak = [f"Pre-trained means it was trained before ({i})." for i in range(6)] + [
-        "It is a model.", "It was made earlier.", "Training happened first.", "Someone trained it already.",
-        "The weights exist before we start."]
-    strong = [TWIN.replace("very large", word) for word in ("huge", "big", "vast", "massive", "giant")] + [
-        "Pre-training learns general language from huge unlabelled text corpora with self-supervision, before "
-        f"fine-tuning on the labelled task ({i})." for i in range(6)]
+    waiting = judge_text(question, check, answer, "`ANSWER_1A`", suggest=False)
+    assert waiting.outcome == TO_SUGGEST and waiting.answer == answer and waiting.auto_points == 0
+    result = StudentResult("zoe", "ok", (waiting,))
+    alone = Suggestions(rubric, {"zoe": unscored(result)}).fill(result)
+    assert alone.checks == (judge_text(question, check, answer, "`ANSWER_1A`"),)
     points = {}
-    for name, cohort in (("weak", weak), ("strong", strong)):
-        fitted = refit(result, rubric, {}, cohort={("1a", check.id): cohort})
+    for name, cohort in (("weak", WEAK_CLASS), ("strong", STRONG_CLASS)):
+        answers = {f"s{i}": {("1a", check.id): text} for i, text in enumerate(cohort)}
+        fitted = Suggestions(rubric, {**answers, "zoe": unscored(result)}).fill(result)
         (check_result,) = fitted.checks
         assert check_result.outcome == "needs_review" and check_result.answer == answer
         points[name] = check_result.points
     assert points["weak"] > points["strong"]
+    assert points["weak"] != alone.checks[0].points or points["strong"] != alone.checks[0].points
+
+
+def _class_folder(folder, answers):
+    folder.mkdir()
+    for i, answer in enumerate(answers):
+        (folder / f"s{i:02d}.py").write_text(f"ANSWER_1A = {answer!r}\n")
+    (folder / "zoe.py").write_text("ANSWER_1A = 'A model first trained on a lot of text.'\n")
+
+
+def test_grade_suggests_free_text_points_among_the_class_answers(tmp_path):
+    """`grade` suggests each free-text answer's points once the class is graded, placed among
+    the class's answers: the same answer gets more in a weak class than in a strong one, and
+    what the gradebook shows is what suggestions.py gives for the whole class. When one
+    classmate's answer changes, the others' suggestions are made again."""
+    from conftest import ROOT
+
+    from grader.rubric import load_rubric
+    from grader.scoring import StudentResult
+    from grader.suggestions import Suggestions
+    from grader.kinds.text import judge_text
+
+    rubric = load_rubric(ROOT / "rubrics" / "ex07.yaml")
+    question, check = next((q, c) for q, c in rubric.checks() if q.id == "1a" and c.kind == "text")
+    zoe = {}
+    for name, answers in (("weak", WEAK_CLASS), ("strong", STRONG_CLASS)):
+        _class_folder(tmp_path / name, answers)
+        main(submissions=tmp_path / name, out=tmp_path / f"{name}-grades", jobs=2, sandbox="auto")
+        shown = results_1a(tmp_path / f"{name}-grades")
+        zoe[name] = shown.loc["zoe", "auto_points"]
+        everyone = {f"s{i:02d}": {("1a", check.id): a} for i, a in enumerate(answers)}
+        everyone["zoe"] = {("1a", check.id): "A model first trained on a lot of text."}
+        waiting = judge_text(question, check, "A model first trained on a lot of text.", "`ANSWER_1A`", suggest=False)
+        expected = Suggestions(rubric, everyone).fill(StudentResult("zoe", "ok", (waiting,))).checks[0]
+        assert zoe[name] == expected.auto_points
+        assert shown.loc["zoe", "confidence"] == pytest.approx(expected.confidence, abs=0.005)  # shown to 2 places
+    assert zoe["weak"] > zoe["strong"]
+
+    # one classmate rewrites their answer: the class changed, so every page is shown again
+    (tmp_path / "weak" / "s00.py").write_text(f"ANSWER_1A = {STRONG_CLASS[0]!r}\n")
+    main(submissions=tmp_path / "weak", out=tmp_path / "weak-grades", jobs=2, sandbox="auto")
+    db = sqlite3.connect(tmp_path / "weak-grades" / "grade.db")
+    kept = db.execute("select count(*) from kept").fetchone()[0]
+    assert kept > len(WEAK_CLASS) + 1  # not only s00's result: the others' suggestions were made again

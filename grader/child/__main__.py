@@ -222,27 +222,42 @@ def _restore(pristine: dict) -> None:
 
 
 class _Channel:
-    # bound now: student code may replace json.dumps or os.write later
-    _dumps, _loads, _write = staticmethod(json.dumps), staticmethod(json.loads), staticmethod(os.write)
+    # bound now: student code may replace json.dumps, os.read, os.write or os.getpid later
+    _dumps, _loads = staticmethod(json.dumps), staticmethod(json.loads)
+    _read, _write, _getpid, _pause = (staticmethod(os.read), staticmethod(os.write), staticmethod(os.getpid),
+                                      staticmethod(signal.pause))
 
     def __init__(self, fd_in: int, fd_out: int, secret: str = "") -> None:
         self._fd_in = fd_in
         self._fd_out = fd_out
-        self._buffer = b""
         self.secret = secret
+        self._owner = self._getpid()
 
     def fileno(self) -> int:
         return self._fd_in
 
     def receive(self):
-        """The next JSON line, or None at the end of the pipe."""
-        while b"\n" not in self._buffer:
-            chunk = os.read(self._fd_in, 1 << 16)
+        """The next message, or None at the end of the pipe. Each comes as its length (11
+        digits and a newline) and its JSON line, and exactly one is read: the requests the
+        grader wrote behind it stay in the pipe, so what the student's code does to the
+        pipe meanwhile (closes it, swaps it) costs the same requests however many were
+        written ahead. A forked copy of the student's process that comes back here (its
+        reply sent) takes none of them: it waits to be killed with the session."""
+        while self._getpid() != self._owner:
+            self._pause()
+        header = self._exactly(12)
+        body = self._exactly(int(header)) if header else None
+        return self._loads(body) if body else None
+
+    def _exactly(self, size: int) -> bytes | None:
+        chunks = []
+        while size > 0:
+            chunk = self._read(self._fd_in, min(size, 1 << 20))
             if not chunk:
                 return None
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return self._loads(line)
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
 
     def send(self, message: dict) -> None:
         # the secret marks our replies; the leading newline ends any partial line of junk

@@ -1,10 +1,12 @@
 """Text checks (`kind: text`): a free-text answer, read by a person.
 
 The answer comes from the notebook cell tagged `answer:<question>`, else from the string the
-check names (`ANSWER_<QUESTION>`), asked of the student's process (`requests`). `judge` only
-suggests points: each criterion whose patterns occur in the answer (the `regex` engine, with
-a time limit per search and a budget per submission) is met; the result is marked for
-review and a reviewer's points win.
+check names (`ANSWER_<QUESTION>`), asked of the student's process (`requests`). `judge` reads
+the answer and leaves its points to be suggested once the whole class is graded (outcome
+`to_suggest`; suggestions.py): the suggestion scores each criterion by meaning (semantic.py),
+the rubric's patterns one signal among others (the `regex` engine, with a time limit per
+search and a budget per submission), among the class's answers and fitted to the answers
+reviewers scored. The result is marked for review and a reviewer's points win.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ if TYPE_CHECKING:  # the rubric's models are not built by `grade check`
     from ..rubric import Question, TextCheck
 
 TEXT_PLACEHOLDER = "YOUR ANSWER HERE"  # what the released template's answer cells hold
+TO_SUGGEST = "to_suggest"  # an answer read, its points suggested with the class's (never shown as such)
 
 PLANS = None  # nothing is planned for a text check
 
@@ -59,7 +62,8 @@ class AnswerSource(str):
 def judge(plan: Plan, key: str, question: Question, check: TextCheck, report: RunReport, submission,
           budget: MatchBudget) -> CheckResult:
     answer, source = _text_answer(question, check, submission, report.replies.get(key))
-    return judge_text(question, check, answer, source, max_chars=plan.rubric.limits.answer_chars, budget=budget)
+    return judge_text(question, check, answer, source, max_chars=plan.rubric.limits.answer_chars, budget=budget,
+                      suggest=False)
 
 
 def _text_answer(question, check, submission, reply: Reply | None):
@@ -82,12 +86,14 @@ def _text_answer(question, check, submission, reply: Reply | None):
 
 
 def judge_text(question: Question, check: TextCheck, answer: Any, source: str, *,
-               max_chars: int = ANSWER_CHARS, budget: MatchBudget | None = None) -> CheckResult:
+               max_chars: int = ANSWER_CHARS, budget: MatchBudget | None = None, suggest: bool = True) -> CheckResult:
     """Suggested points from the criteria met, by meaning (semantic.py), the rubric's
     patterns one signal among others. An answer longer than `max_chars` is cut (and the
     feedback says so); each pattern searches under a time limit drawn from `budget` (one per
     submission; a fresh one if none is given): a search that runs out of time counts as not
-    matched and the criterion is flagged for the reviewer."""
+    matched and the criterion is flagged for the reviewer. Without `suggest`, an answer to
+    score is returned unscored (outcome TO_SUGGEST, its feedback the note on how it was read),
+    for `suggest_answers` to score with the class's."""
     read = f" Read from {source}, since {source.why}." if getattr(source, "why", "") else ""
     if answer is None:
         return result(question, check, "missing",
@@ -105,13 +111,27 @@ def judge_text(question: Question, check: TextCheck, answer: Any, source: str, *
     if len(answer.split()) < check.min_words:
         return replace(result(question, check, "needs_review", "The answer is too short to suggest points; "
                               "a reviewer will read it." + note), answer=answer)
-    budget = budget if budget is not None else MatchBudget()
-    criteria = check.scored_criteria
-    hits = [_pattern_hit(criterion.any, answer, budget) for criterion in criteria]
-    suggestion = semantic.suggest(answer, criterion_specs(check, hits), check.points,
-                                  model_answers=tuple(check.model_answer), rubric_text=rubric_text(question, check))
-    unchecked = [c.description for c, hit in zip(criteria, hits) if c.any and hit is None]
+    if not suggest:
+        return replace(result(question, check, TO_SUGGEST, note), answer=answer)
+    [(suggestion, unchecked)] = suggest_answers(question, check, [answer], [budget if budget is not None else MatchBudget()])
     return suggested(question, check, answer, suggestion, unchecked, note)
+
+
+def suggest_answers(question: Question, check: TextCheck, answers: list[str], budgets: list[MatchBudget], *,
+                    cohort: list[str] = (), reviewed: list[semantic.Labelled] = ()
+                    ) -> list[tuple[semantic.Suggestion, list[str]]]:
+    """Suggestions for answers to one check, in one batch, each with the criteria its
+    patterns could not check in time: placed among the class's answers (`cohort`) and
+    fitted to the answers reviewers scored (`reviewed`), as semantic.py does. `budgets`:
+    each answer's submission's budget for pattern searches."""
+    criteria = check.scored_criteria
+    hits = [[_pattern_hit(criterion.any, answer, budget) for criterion in criteria]
+            for answer, budget in zip(answers, budgets)]
+    suggestions = semantic.suggest_many(answers, [criterion_specs(check, own) for own in hits], check.points,
+                                        model_answers=tuple(check.model_answer), reviewed=reviewed,
+                                        rubric_text=rubric_text(question, check), cohort=cohort)
+    return [(suggestion, [c.description for c, hit in zip(criteria, own) if c.any and hit is None])
+            for suggestion, own in zip(suggestions, hits)]
 
 
 def _pattern_hit(patterns: list[str], answer: str, budget: MatchBudget) -> bool | None:
@@ -158,50 +178,6 @@ def suggested(question: Question, check: TextCheck, answer: str, suggestion: sem
     return CheckResult(question.id, check.id, check.kind, check.points, suggestion.points, "needs_review",
                        feedback + note, check.visibility, answer=answer, confidence=round(suggestion.confidence, 4),
                        flags="; ".join(flags) or None)
-
-
-# ---------------------------------------------------------------- learning from the reviewers
-
-
-def refit(result, rubric, reviewed: dict[tuple[str, str], list[semantic.Labelled]], decided=frozenset(),
-          cohort: dict[tuple[str, str], list[str]] | None = None):
-    """A student's result with each free-text suggestion no reviewer has decided fitted again
-    from the answers reviewers scored for the same check (`reviewed`: the ledger's, as
-    labelled examples), nearest in meaning first. `decided`: the (student, question, check)
-    a reviewer scored, whose suggestion stays as it was (it would be fitted to itself).
-    `cohort`: per (question, check), the class's answers (unlabelled; the same list object
-    for every student, so that it is scored once), among which each suggestion is placed
-    (semantic.py). Without reviewed answers or a cohort, as it was."""
-    if not reviewed and not cohort:
-        return result
-    checks = []
-    for check_result in result.checks:
-        where = (check_result.question, check_result.check)
-        labelled = reviewed.get(where) or []
-        answers = (cohort or {}).get(where) or ()
-        if (result.student, check_result.question, check_result.check) in decided:
-            labelled, answers = [], ()
-        if (labelled or answers) and check_result.kind == "text" and check_result.outcome == "needs_review" \
-                and check_result.manual_points is None and check_result.answer \
-                and check_result.confidence is not None:
-            question, check = _spec(rubric, check_result.question, check_result.check)
-            if check is not None:
-                suggestion = semantic.suggest(check_result.answer, criterion_specs(check), check.points,
-                                              model_answers=tuple(check.model_answer), reviewed=labelled,
-                                              rubric_text=rubric_text(question, check), cohort=answers)
-                check_result = suggested(question, check, check_result.answer, suggestion, fitted=len(labelled))
-        checks.append(check_result)
-    return replace(result, checks=tuple(checks))
-
-
-def _spec(rubric, question_id: str, check_id: str):
-    # the rubric's models are imported at run time here only (the module imports them for type checking)
-    from ..rubric import TextCheck
-
-    for question, check in rubric.checks():
-        if question.id == question_id and check.id == check_id and isinstance(check, TextCheck):
-            return question, check
-    return None, None
 
 
 MATCH_SECONDS = 0.5  # all pattern searches of one submission's answers together

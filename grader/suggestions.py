@@ -1,0 +1,101 @@
+"""Free-text points, suggested for the whole class at once once every submission is graded.
+
+Judging reads each free-text answer and leaves its points to this step (outcome
+`to_suggest`, kinds/text.py), since an answer's suggestion depends on the others: it is
+placed among the class's answers to the same check and fitted to the answers reviewers
+scored (semantic.py). `Suggestions` takes every student's unscored answers, scores each
+check's answers in one batch, and fills them into a student's result when it is shown. A
+student whose answer a reviewer scored keeps the suggestion the answer gets alone (fitting
+it to the reviews would fit it to itself); the reviewer's points are shown anyway.
+
+`digest` identifies what a check's suggestions depend on besides the answer itself (the
+class's answers and the reviewed ones), so that outputs.py knows whose page may change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import replace
+
+from . import semantic
+from .kinds.text import TO_SUGGEST, MatchBudget, suggest_answers, suggested
+from .scoring import StudentResult
+
+Where = tuple[str, str]  # (question, check)
+BATCH = 200  # answers suggested at once
+
+
+def unscored(result: StudentResult) -> dict[Where, str]:
+    """A result's answers that await a suggestion, per (question, check)."""
+    return {(c.question, c.check): c.answer for c in result.checks if c.outcome == TO_SUGGEST and c.answer}
+
+
+class Suggestions:
+    """Every check's suggestions for the class. `answers`: per student, their unscored
+    answers (`unscored`); `reviewed`: per check, the answers reviewers scored; `decided`:
+    the (student, question, check) a reviewer scored."""
+
+    def __init__(self, rubric, answers: Mapping[str, Mapping[Where, str]],
+                 reviewed: Mapping[Where, list[semantic.Labelled]] | None = None,
+                 decided: Collection[tuple[str, str, str]] = ()) -> None:
+        self.reviewed = reviewed or {}
+        self.decided = frozenset(decided)
+        self._specs = {(q.id, c.id): (q, c) for q, c in rubric.checks() if c.kind == "text"}
+        self._class: dict[Where, dict[str, str]] = {}  # per check: student -> answer
+        for student, own in answers.items():
+            for where, answer in own.items():
+                if where in self._specs:
+                    self._class.setdefault(where, {})[student] = answer
+        self._scored: dict[Where, dict[str, tuple[semantic.Suggestion, list[str]]]] = {}
+        self._budgets: dict[str, MatchBudget] = {}  # one per submission, for all its pattern searches
+        self._digests: dict[Where, str] = {}
+
+    def digest(self, where: Where) -> str:
+        """What a check's suggestions depend on besides the answer: the class's answers and
+        the reviewed answers with their points."""
+        if where not in self._digests:
+            answers = sorted(self._class.get(where, {}).values())
+            labelled = [(a.answer, a.points) for a in self.reviewed.get(where, ())]
+            text = json.dumps([answers, labelled], ensure_ascii=False)
+            self._digests[where] = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        return self._digests[where]
+
+    def fill(self, result: StudentResult) -> StudentResult:
+        """The result with a suggestion for each answer that awaited one."""
+        if not any(c.outcome == TO_SUGGEST for c in result.checks):
+            return result
+        checks = []
+        for check in result.checks:
+            where = (check.question, check.check)
+            if check.outcome == TO_SUGGEST and where in self._specs:
+                question, spec = self._specs[where]
+                if self._class.get(where, {}).get(result.student) != check.answer:  # not among those given
+                    self._class.setdefault(where, {})[result.student] = check.answer
+                    self._scored.pop(where, None)
+                    self._digests.pop(where, None)
+                if where not in self._scored:
+                    self._score(where)
+                suggestion, unchecked = self._scored[where][result.student]
+                fitted = 0 if (result.student, *where) in self.decided else len(self.reviewed.get(where, ()))
+                check = suggested(question, spec, check.answer, suggestion, unchecked, check.feedback, fitted=fitted)
+            checks.append(check)
+        return replace(result, checks=tuple(checks))
+
+    def _score(self, where: Where) -> None:
+        """Every answer of the class to this check, in two batches: those no reviewer
+        decided, placed among the class's and fitted to the reviewed; the decided, alone."""
+        question, spec = self._specs[where]
+        members = self._class.get(where, {})
+        cohort = list(members.values())
+        open_ = [s for s in members if (s, *where) not in self.decided]
+        decided = [s for s in members if (s, *where) in self.decided]
+        scored: dict[str, tuple[semantic.Suggestion, list[str]]] = {}
+        for students, among, labelled in ((open_, cohort, self.reviewed.get(where, [])), (decided, [], [])):
+            for start in range(0, len(students), BATCH):  # memory: a batch's word vectors at a time
+                batch = students[start:start + BATCH]
+                scored.update(zip(batch, suggest_answers(question, spec, [members[s] for s in batch],
+                                                         [self._budgets.setdefault(s, MatchBudget()) for s in batch],
+                                                         cohort=among, reviewed=labelled)))
+        self._scored[where] = scored
