@@ -91,7 +91,7 @@ class Outputs:
     def suggest(self, answers: dict[str, dict[tuple[str, str], str]]) -> None:
         """Free-text points are suggested with the class's answers (every student's
         `unscored`), before any student is shown."""
-        self.suggestions = Suggestions(self.plan.rubric, answers, self.reviewed, self.manual.keys())
+        self.suggestions = Suggestions(self.plan.rubric, answers, self.reviewed, self.manual.keys(), self.roster)
 
     # ------------------------------------------------------------ one student
 

@@ -3,8 +3,8 @@
 The child is a fresh interpreter (`python -I -S`, never a fork of the grader, so nothing
 the grader imported, the reference included, is inherited) started in its own session
 and its own scratch folder. Requests (each after its length) and replies are JSON lines on
-two private pipes, the requests written a few ahead of their replies (pipelined: the process
-need not wait for the grader between calls); the student's stdout and stderr go to files
+two private pipes, the names to read written a few ahead of their replies (pipelined: the
+process need not wait for the grader between them; a call is written only at its turn); the student's stdout and stderr go to files
 that nobody parses. When a call times out or the process dies (`os._exit`, a segfault, the
 memory cap), the whole process group is killed and a fresh child is loaded for the checks
 still to run: only the function that misbehaved pays for it.
@@ -363,14 +363,17 @@ class Runner:
                dead: dict[str, Reply], report: RunReport) -> list[Request]:
         """Answer requests in order; return those left when the session had to be dropped.
 
-        Pipelined: while the process works on the oldest unanswered request, the next ones
-        already wait in its pipe (`_Session.write_ahead`), so it goes on without waiting for
-        the grader. A request's limit counts from when the process can start it: when the
-        previous reply has come (and been taken), or its writing if nothing was before it.
-        Writing ahead crosses checks, and this changes nothing: a request that hangs or ends
-        the process ends its session, no later reply of that session is read, and the
-        requests written behind it are simply still pending; the next session skips the
-        cases of the failed check, as it always did.
+        Pipelined: while the process works on the oldest unanswered request, the names it
+        will be asked for next (`get`s) already wait in its pipe (`_Session.write_ahead`), so
+        it goes on without waiting for the grader. A call (or an object's steps) is written
+        only when nothing is unanswered: the student's code, which can read its own pipe,
+        never sees a call's arguments before that call's time starts (else a thread could
+        work on them while earlier calls run, and pool the time limits of several calls). A
+        request's limit counts from when the process can start it: when the previous reply
+        has come (and been taken), or its writing if nothing was before it. A request that
+        hangs or ends the process ends its session, no later reply of that session is read,
+        and the requests written behind it are simply still pending; the next session skips
+        the cases of the failed check, as it always did.
         """
         ahead = 0  # pending[index:ahead] are written (or skipped), pending[ahead:] are not
         for index, request in enumerate(pending):
@@ -408,12 +411,13 @@ class Runner:
     @staticmethod
     def _write_ahead(session: _Session, pending: list[Request], ahead: int, dead: dict[str, Reply],
                      end: float) -> int:
-        """Write pending[ahead:] while the session's window has room, until `end` (that of the
-        request running); the index of the first request not written. Cases of a dead check
-        are passed over."""
+        """Write the `get`s of pending[ahead:] while the session's window has room, until
+        `end` (that of the request running) or the next call; the index of the first request
+        not written. Cases of a dead check are passed over."""
         while ahead < len(pending) and time.monotonic() < end:
-            if not _skipped(pending[ahead], dead) and not session.write_ahead(pending[ahead], end):
-                break
+            if not _skipped(pending[ahead], dead):
+                if pending[ahead].op != "get" or not session.write_ahead(pending[ahead], end):
+                    break
             ahead += 1
         return ahead
 

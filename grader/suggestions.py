@@ -35,13 +35,16 @@ def unscored(result: StudentResult) -> dict[Where, str]:
 class Suggestions:
     """Every check's suggestions for the class. `answers`: per student, their unscored
     answers (`unscored`); `reviewed`: per check, the answers reviewers scored; `decided`:
-    the (student, question, check) a reviewer scored."""
+    the (student, question, check) a reviewer scored; `enrolled`: the students whose answers
+    make the class (with a roster: one person handing in under several ids is one student,
+    the others are placed among the class but do not move it); None: everyone's."""
 
     def __init__(self, rubric, answers: Mapping[str, Mapping[Where, str]],
                  reviewed: Mapping[Where, list[semantic.Labelled]] | None = None,
-                 decided: Collection[tuple[str, str, str]] = ()) -> None:
+                 decided: Collection[tuple[str, str, str]] = (), enrolled: Collection[str] | None = None) -> None:
         self.reviewed = reviewed or {}
         self.decided = frozenset(decided)
+        self.enrolled = None if enrolled is None else frozenset(enrolled)
         self._specs = {(q.id, c.id): (q, c) for q, c in rubric.checks() if c.kind == "text"}
         self._class: dict[Where, dict[str, str]] = {}  # per check: student -> answer
         for student, own in answers.items():
@@ -56,7 +59,7 @@ class Suggestions:
         """What a check's suggestions depend on besides the answer: the class's answers and
         the reviewed answers with their points."""
         if where not in self._digests:
-            answers = sorted(self._class.get(where, {}).values())
+            answers = sorted(self._cohort(where))
             labelled = [(a.answer, a.points) for a in self.reviewed.get(where, ())]
             text = json.dumps([answers, labelled], ensure_ascii=False)
             self._digests[where] = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -88,7 +91,7 @@ class Suggestions:
         decided, placed among the class's and fitted to the reviewed; the decided, alone."""
         question, spec = self._specs[where]
         members = self._class.get(where, {})
-        cohort = list(members.values())
+        cohort = self._cohort(where)
         open_ = [s for s in members if (s, *where) not in self.decided]
         decided = [s for s in members if (s, *where) in self.decided]
         scored: dict[str, tuple[semantic.Suggestion, list[str]]] = {}
@@ -99,3 +102,8 @@ class Suggestions:
                                                          [self._budgets.setdefault(s, MatchBudget()) for s in batch],
                                                          cohort=among, reviewed=labelled)))
         self._scored[where] = scored
+
+    def _cohort(self, where: Where) -> list[str]:
+        """The class's answers to a check: the enrolled students'."""
+        members = self._class.get(where, {})
+        return [answer for student, answer in members.items() if self.enrolled is None or student in self.enrolled]

@@ -73,15 +73,23 @@ def pid():
 """
 
 
-def test_many_small_calls_are_answered_in_order_while_later_ones_wait_in_the_pipe(run):
+def test_many_requests_are_answered_in_order_and_only_names_to_read_wait_in_the_pipe(run):
+    """While a call runs, the `get`s after it already wait in its pipe; a call never does:
+    its arguments reach the student's process only when its own time starts (a thread of
+    the student's could otherwise work on them while earlier calls run, and pool the time
+    limits of several calls)."""
     requests = [r for i in range(100) for r in (Request.call(f"q/double/{i}", "double", (i,)),
                                                 Request.call(f"q/waiting/{i}", "waiting", ()))]
     report = run(SOURCE, requests + [Request("q/v", "get", "NOT_THERE")])
     assert [report.replies[f"q/double/{i}"].value for i in range(100)] == [2 * i for i in range(100)]
     assert all(reply.status == "ok" for reply in report.replies.values() if reply is not report.replies["q/v"])
     assert report.replies["q/v"].status == "missing" and report.restarts == 0
-    # written ahead: while a call runs, the requests after it are already in its pipe
-    assert max(report.replies[f"q/waiting/{i}"].value for i in range(100)) > 0
+    assert max(report.replies[f"q/waiting/{i}"].value for i in range(99)) == 0  # no call behind a call
+    assert report.replies["q/waiting/99"].value > 0  # the name to read after it: written ahead
+    names = [Request.call("n/waiting", "waiting", ())] + [Request(f"n/v/{i}", "get", "VALUE") for i in range(20)]
+    report = run(SOURCE, names)
+    assert report.replies["n/waiting"].value > 0  # written ahead: the names to read after it
+    assert [report.replies[f"n/v/{i}"].value for i in range(20)] == [7] * 20
 
 
 @pytest.mark.parametrize("name, status, detail", [("hang", "timeout", "did not return within 1 s"),

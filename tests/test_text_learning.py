@@ -177,3 +177,30 @@ def test_grade_suggests_free_text_points_among_the_class_answers(tmp_path):
     db = sqlite3.connect(tmp_path / "weak-grades" / "grade.db")
     kept = db.execute("select count(*) from kept").fetchone()[0]
     assert kept > len(WEAK_CLASS) + 1  # not only s00's result: the others' suggestions were made again
+
+
+def test_only_enrolled_students_make_the_class_a_suggestion_is_placed_among():
+    """With a roster, answers handed in under ids not on it (one person's extra files) are
+    suggested for, but do not move the class's: a classmate's suggestion is what the enrolled
+    class alone gives it."""
+    from conftest import ROOT
+
+    from grader.kinds.text import judge_text
+    from grader.rubric import load_rubric
+    from grader.scoring import StudentResult
+    from grader.suggestions import Suggestions, unscored
+
+    rubric = load_rubric(ROOT / "rubrics" / "ex07.yaml")
+    question, check = next((q, c) for q, c in rubric.checks() if q.id == "1a" and c.kind == "text")
+    zoe = StudentResult("zoe", "ok", (judge_text(question, check, "A model first trained on a lot of text.",
+                                                 "`ANSWER_1A`", suggest=False),))
+    enrolled = {f"s{i}": {("1a", check.id): text} for i, text in enumerate(WEAK_CLASS)}
+    enrolled["zoe"] = unscored(zoe)
+    puppets = {f"p{i}": {("1a", check.id): text} for i, text in enumerate(STRONG_CLASS * 3)}
+    alone = Suggestions(rubric, enrolled).fill(zoe).checks[0]
+    crowded = Suggestions(rubric, {**enrolled, **puppets}).fill(zoe).checks[0]
+    guarded = Suggestions(rubric, {**enrolled, **puppets}, enrolled=set(enrolled))
+    assert crowded.points < alone.points  # without the roster, the extra ids move zoe's suggestion
+    assert guarded.fill(zoe).checks[0] == alone
+    puppet = StudentResult("p0", "ok", (judge_text(question, check, STRONG_CLASS[0], "`ANSWER_1A`", suggest=False),))
+    assert guarded.fill(puppet).checks[0].outcome == "needs_review"  # still suggested for
