@@ -118,7 +118,7 @@ def _layout(rubric: Rubric) -> _Layout:
 ESCAPED_KEPT = 1000  # texts up to this long are escaped once and kept (`_escaped`)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def _escaped_kept(text: str, limit: int) -> str:
     return markdown_text(text, limit)
 
@@ -162,9 +162,9 @@ def _shown_feedback(check, spec) -> str:
 def _quoted(answer: str) -> str:
     """A student's own answer on one inert line, its first ANSWER_SHOWN characters."""
     text = " ".join(answer.split())
-    if len(text) <= ANSWER_SHOWN:
-        return _escaped(text, ANSWER_SHOWN)
-    return (_escaped(text[:ANSWER_SHOWN].rstrip(), ANSWER_SHOWN) +
+    if len(text) <= ANSWER_SHOWN:  # each student's own: not kept
+        return markdown_text(text, ANSWER_SHOWN)
+    return (markdown_text(text[:ANSWER_SHOWN].rstrip(), ANSWER_SHOWN) +
             f" ... (the first {ANSWER_SHOWN} of {len(text):,} characters; the reviewer reads all of it)")
 
 
@@ -230,7 +230,7 @@ ANSWER_LINE = "  > Your answer: "
 _ANSWER = re.compile(r"(?<=\n\n)  > (Your answer: [^\n]*)(?=\n\n|\n?\Z)")
 _HOLE = "\x01"  # inert text to markdown-it; never in a page of ours (`markdown_text` makes it a space)
 _NO_HOLES = ("\r", "\0", _HOLE)  # a page with one of these has its answers rendered in place
-SECTIONS_KEPT = 4096  # rendered sections kept, each by its exact Markdown
+SECTIONS_KEPT = 1024  # rendered sections kept, each by its exact Markdown
 SECTION_KEPT_CHARS = 4000  # longer sections are rendered every time
 
 
