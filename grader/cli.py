@@ -260,14 +260,21 @@ def _known_ids(only: list[str], found) -> frozenset[str]:
 def _with_progress_bar(plan, found, runner, store, outputs, jobs, regrade):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.fields[last]}"))
     with Progress(*columns, transient=True) as bar:
         task = bar.add_task("grading", total=len(found), last="")
         from .pipeline import grade_all
 
-        return grade_all(plan, found, runner, store, outputs, jobs=jobs, regrade=regrade,
-                         on_done=lambda student: bar.update(task, advance=1, last=student))
+        showing = []
+
+        def done(student: str, step: str) -> None:
+            if step == "shown" and not showing:  # every student graded: now each is shown
+                showing.append(True)
+                bar.reset(task, total=len(found), description="feedback", last="")
+            bar.update(task, advance=1, last=student)
+
+        return grade_all(plan, found, runner, store, outputs, jobs=jobs, regrade=regrade, on_done=done)
 
 
 def _many(count: int, thing: str) -> str:

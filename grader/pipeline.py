@@ -48,18 +48,18 @@ class Summary:
 
 def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: ResultStore,
               outputs: Outputs, *, jobs: int = 1, regrade: frozenset[str] = frozenset(),
-              on_done: Callable[[str], None] | None = None) -> list[StudentRow]:
+              on_done: Callable[[str, str], None] | None = None) -> list[StudentRow]:
     """Grade every submission (in parallel children), then show each, in the order given.
 
     First every submission gets a kept result: a stored result whose key still matches is
     used as it is (except for the students named in `regrade`), and one whose student was
     shown it last time is not even read (its answers awaiting a suggestion come from the
-    ledger); each new result is stored as soon as it exists, and `on_done` hears of each
-    student. Then the free-text points are suggested for the whole class at once
-    (suggestions.py), and each student is shown: a student of whom nothing the outputs show
-    changed is only looked up (outputs.py). On Ctrl-C every running child is killed and
-    nothing half-graded is stored. A submission that trips up the grader anywhere on its way
-    gets an `error` row; the others go on.
+    ledger); each new result is stored as soon as it exists, and `on_done(student, "graded")`
+    hears of each. Then the free-text points are suggested for the whole class at once
+    (suggestions.py), and each student is shown (`on_done(student, "shown")`): a student of
+    whom nothing the outputs show changed is only looked up (outputs.py). On Ctrl-C every
+    running child is killed and nothing half-graded is stored. A submission that trips up
+    the grader anywhere on its way gets an `error` row; the others go on.
 
     `jobs` submissions run at once; THREADS_PER_JOB times as many are on their way, so that
     while one is judged and stored, the next one already runs in the slot.
@@ -99,19 +99,22 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
             result = bounded(not_graded(plan, replace(submission, status="error", problem=problem)))
             store.put(submission, result, key or None)
         if on_done:
-            on_done(submission.student)
+            on_done(submission.student, "graded")
         return key, unscored(result) if result is not None else answers, result is None
 
     def show_one(submission: Submission, key: str, as_last_time: bool) -> StudentRow:
         stamp = store.stamp(submission)
+        row = None
         if as_last_time:
             with timing.stage("unchanged look-up"):
                 row = outputs.unchanged(submission, key, stamp)
-            if row is not None:
-                return row
-        with timing.stage("read kept result"):
-            result = store.load(submission)
-        return outputs.add(result, key, stamp)
+        if row is None:
+            with timing.stage("read kept result"):
+                result = store.load(submission)
+            row = outputs.add(result, key, stamp)
+        if on_done:
+            on_done(submission.student, "shown")
+        return row
 
     pool = ThreadPoolExecutor(max_workers=THREADS_PER_JOB * max(1, jobs))
     try:

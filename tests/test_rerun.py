@@ -156,3 +156,22 @@ def test_a_ledger_of_an_earlier_version_reads_the_same_once_converted(tmp_path):
     ledger.close()
     Ledger(tmp_path).close()  # opened again: nothing left to convert
     assert count(tmp_path.parent / tmp_path.name, "select count(*) from results") == 4
+
+
+def test_the_progress_bar_counts_the_grading_then_the_showing_of_every_student(out, monkeypatch):
+    """`grade --progress` hears of each student twice: when their result is kept, and when
+    they are shown (after the class's free-text suggestions), all graded before any shown."""
+    from grader import pipeline
+
+    heard = []
+    grade_all = pipeline.grade_all
+
+    def listening(*args, on_done=None, **kwargs):
+        def done(student, step):
+            heard.append(step)
+            on_done(student, step)
+        return grade_all(*args, on_done=done, **kwargs)
+
+    monkeypatch.setattr(pipeline, "grade_all", listening)
+    summary = main(submissions=EXAMPLES, rubric=RUBRIC, out=out, jobs=2, progress=True)
+    assert heard == ["graded"] * len(summary.students) + ["shown"] * len(summary.students)
