@@ -3,8 +3,9 @@
 The child is a fresh interpreter (`python -I -S`, never a fork of the grader, so nothing
 the grader imported, the reference included, is inherited) started in its own session
 and its own scratch folder. Requests (each after its length) and replies are JSON lines on
-two private pipes, the names to read written a few ahead of their replies (pipelined: the
-process need not wait for the grader between them; a call is written only at its turn); the student's stdout and stderr go to files
+two private pipes, the requests written a few ahead of their replies (pipelined: the process
+need not wait for the grader between them; a call seen early must still be answered within
+its limit of being written); the student's stdout and stderr go to files
 that nobody parses. When a call times out or the process dies (`os._exit`, a segfault, the
 memory cap), the whole process group is killed and a fresh child is loaded for the checks
 still to run: only the function that misbehaved pays for it.
@@ -282,6 +283,7 @@ class Runner:
         hangs its process costs that process, and a fresh one serves the rest."""
         dead: dict[str, Reply] = {}
         first_load = True
+        one_at_a_time = False  # after a call answered too late after its writing (see _serve)
         while pending:
             session = self._session(slot, files, output)
             try:
@@ -297,12 +299,13 @@ class Runner:
                 if first_load:
                     report.cells, report.ignored = loaded["cells"], loaded["ignored"]
                     first_load = False
-                pending = self._serve(session, pending, deadline, dead, report)
+                left, again = self._serve(session, pending, deadline, dead, report, one_at_a_time)
+                pending, one_at_a_time = left, one_at_a_time or again
             finally:
                 session.close()
                 if not session.clean:
                     slot.stop()  # not provably clean: this sandbox serves nobody else
-            if pending:
+            if pending and not again:
                 report.restarts += 1
 
     def command(self, slot: _Slot, fds: tuple[int, int, int]) -> list[str]:
@@ -359,21 +362,24 @@ class Runner:
             slot.zygote = _Zygote(self, slot)
             return slot.zygote.spawn(files, output)
 
-    def _serve(self, session: _Session, pending: list[Request], deadline: float,
-               dead: dict[str, Reply], report: RunReport) -> list[Request]:
-        """Answer requests in order; return those left when the session had to be dropped.
+    def _serve(self, session: _Session, pending: list[Request], deadline: float, dead: dict[str, Reply],
+               report: RunReport, one_at_a_time: bool = False) -> tuple[list[Request], bool]:
+        """Answer requests in order; return those left when the session had to be dropped,
+        and whether they are to be asked again one at a time.
 
-        Pipelined: while the process works on the oldest unanswered request, the names it
-        will be asked for next (`get`s) already wait in its pipe (`_Session.write_ahead`), so
-        it goes on without waiting for the grader. A call (or an object's steps) is written
-        only when nothing is unanswered: the student's code, which can read its own pipe,
-        never sees a call's arguments before that call's time starts (else a thread could
-        work on them while earlier calls run, and pool the time limits of several calls). A
-        request's limit counts from when the process can start it: when the previous reply
-        has come (and been taken), or its writing if nothing was before it. A request that
-        hangs or ends the process ends its session, no later reply of that session is read,
-        and the requests written behind it are simply still pending; the next session skips
-        the cases of the failed check, as it always did.
+        Pipelined: while the process works on the oldest unanswered request, the next ones
+        already wait in its pipe (`_Session.write_ahead`), so it goes on without waiting for
+        the grader. A request's limit counts from when the process can start it: when the
+        previous reply has come (and been taken), or its writing if nothing was before it.
+        The student's code can read its own pipe, so a call written ahead is visible early
+        (a thread could work on it while earlier calls run, and so pool the time limits of
+        several calls): its reply counts only if it came within its limit of the call's
+        writing. One that came later is not taken; the session ends and a fresh one asks the
+        rest `one_at_a_time`, each call written only when nothing is unanswered (the names
+        to read still go ahead: they run no code). A request that hangs or ends the process
+        ends its session, no later reply of that session is read, and the requests written
+        behind it are simply still pending; the next session skips the cases of the failed
+        check, as it always did.
         """
         ahead = 0  # pending[index:ahead] are written (or skipped), pending[ahead:] are not
         for index, request in enumerate(pending):
@@ -393,8 +399,11 @@ class Runner:
                     ahead += 1
                 else:
                     end = time.monotonic() + limit
-                ahead = self._write_ahead(session, pending, ahead, dead, end)
+                ahead = self._write_ahead(session, pending, ahead, dead, end, calls=not one_at_a_time)
+                written, behind = session.oldest()
                 reply = session.reply(len(request.steps), end)
+                if behind and request.op != "get" and time.monotonic() > written + limit:
+                    return pending[index:], True  # seen before its turn, answered too late: ask it alone
             except _ChildTimeout:
                 reply = Reply("timeout", detail=f"did not return within {limit:g} s", seconds=limit)
             except _ChildDied as exc:
@@ -405,18 +414,18 @@ class Runner:
                 continue
             report.replies[request.key] = reply
             dead[_check_of(request)] = reply  # its check's other cases are not tried: they would cost as much
-            return pending[index + 1:]
-        return []
+            return pending[index + 1:], False
+        return [], False
 
     @staticmethod
     def _write_ahead(session: _Session, pending: list[Request], ahead: int, dead: dict[str, Reply],
-                     end: float) -> int:
-        """Write the `get`s of pending[ahead:] while the session's window has room, until
-        `end` (that of the request running) or the next call; the index of the first request
-        not written. Cases of a dead check are passed over."""
+                     end: float, calls: bool = True) -> int:
+        """Write pending[ahead:] while the session's window has room, until `end` (that of
+        the request running), without `calls` only the `get`s up to the next call; the index
+        of the first request not written. Cases of a dead check are passed over."""
         while ahead < len(pending) and time.monotonic() < end:
             if not _skipped(pending[ahead], dead):
-                if pending[ahead].op != "get" or not session.write_ahead(pending[ahead], end):
+                if (not calls and pending[ahead].op != "get") or not session.write_ahead(pending[ahead], end):
                     break
             ahead += 1
         return ahead
@@ -704,7 +713,8 @@ class _Session:
         self._hung = False
         self.clean = False  # the zygote confirmed that nothing of the session is left
         self.window = min(WINDOW_BYTES, fcntl.fcntl(zygote.data_w, fcntl.F_GETPIPE_SZ) // 2)
-        self._unanswered: collections.deque[tuple[int, int]] = collections.deque()  # (id, bytes), oldest first
+        # (id, bytes, when written, whether written behind another), oldest first
+        self._unanswered: collections.deque[tuple[int, int, float, bool]] = collections.deque()
         self._encoded: tuple[Request, int, bytes] | None = None  # a request that waits for room, with its id
         self._pipe_gone = False
 
@@ -734,7 +744,7 @@ class _Session:
         if self._pipe_gone:
             return False
         number, line = self._line(request)
-        if sum(size for _, size in self._unanswered) + len(line) > self.window:
+        if sum(entry[1] for entry in self._unanswered) + len(line) > self.window:
             return False
         try:
             self._write(number, line, deadline, describe=False)
@@ -742,6 +752,10 @@ class _Session:
             self._pipe_gone = True
             return False
         return True
+
+    def oldest(self) -> tuple[float, bool]:
+        """When the oldest unanswered request was written, and whether behind another one."""
+        return self._unanswered[0][2:]
 
     def reply(self, steps: int, end: float) -> Reply:
         """The reply to the oldest unanswered request, by `end`; `steps`: how many it asked
@@ -777,7 +791,7 @@ class _Session:
             self._hung = True
             raise
         self._encoded = None
-        self._unanswered.append((number, len(line)))
+        self._unanswered.append((number, len(line), time.monotonic(), bool(self._unanswered)))
 
     def close(self) -> None:
         """End the session within CLOSE_SECONDS, whatever the student's process does; a
