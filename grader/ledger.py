@@ -21,7 +21,6 @@ showed each student (outputs.py), so an unchanged student is neither rendered no
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import math
