@@ -306,7 +306,7 @@ REVIEWED_CONFIDENCE = (1.1, 1.15, 1.6, -3.6, -2.6, -0.7)
 # those graders' leniency (most answers there get 4 or more of 5): an answer with no content among a class that
 # answered well still gets up to about half the points, which a reviewer corrects (and the re-fit learns from).
 COHORT_MIN = 10  # different answers the class needs for this
-COHORT_CHUNK = 200  # answers embedded at once (their word vectors are not kept)
+COHORT_CHUNK = 100  # answers embedded at once (their word vectors are not kept)
 COHORT_QUANTILE = 0.95
 COHORT_FLOOR = 0.1  # the class's best answers count as having at least this share (nobody met the model answer)
 COHORT_RELATIVE, COHORT_CENTRAL, COHORT_BASE = 0.5, 0.6, 0.22

@@ -24,7 +24,7 @@ from .kinds.text import TO_SUGGEST, MatchBudget, suggest_answers, suggested
 from .scoring import StudentResult
 
 Where = tuple[str, str]  # (question, check)
-BATCH = 200  # answers suggested at once
+BATCH = 100  # answers suggested at once
 
 
 def unscored(result: StudentResult) -> dict[Where, str]:
