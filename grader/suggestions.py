@@ -74,14 +74,16 @@ class Suggestions:
             where = (check.question, check.check)
             if check.outcome == TO_SUGGEST and where in self._specs:
                 question, spec = self._specs[where]
-                if self._class.get(where, {}).get(result.student) != check.answer:  # not among those given
-                    self._class.setdefault(where, {})[result.student] = check.answer
-                    self._scored.pop(where, None)
-                    self._digests.pop(where, None)
-                if where not in self._scored:
-                    self._score(where)
-                suggestion, unchecked = self._scored[where][result.student]
-                fitted = 0 if (result.student, *where) in self.decided else len(self.reviewed.get(where, ()))
+                among, labelled = self._context(result.student, where)
+                if self._class.get(where, {}).get(result.student) == check.answer:
+                    if where not in self._scored:
+                        self._score(where)
+                    suggestion, unchecked = self._scored[where][result.student]
+                else:  # not an answer the class was made of: placed among it, moving nobody's
+                    [(suggestion, unchecked)] = suggest_answers(
+                        question, spec, [check.answer], [self._budgets.setdefault(result.student, MatchBudget())],
+                        cohort=among, reviewed=labelled)
+                fitted = len(labelled)
                 check = suggested(question, spec, check.answer, suggestion, unchecked, check.feedback, fitted=fitted)
             checks.append(check)
         return replace(result, checks=tuple(checks))
@@ -91,17 +93,24 @@ class Suggestions:
         decided, placed among the class's and fitted to the reviewed; the decided, alone."""
         question, spec = self._specs[where]
         members = self._class.get(where, {})
-        cohort = self._cohort(where)
         open_ = [s for s in members if (s, *where) not in self.decided]
         decided = [s for s in members if (s, *where) in self.decided]
         scored: dict[str, tuple[semantic.Suggestion, list[str]]] = {}
-        for students, among, labelled in ((open_, cohort, self.reviewed.get(where, [])), (decided, [], [])):
+        for students in (open_, decided):
+            among, labelled = self._context(students[0], where) if students else ([], [])
             for start in range(0, len(students), BATCH):  # memory: a batch's word vectors at a time
                 batch = students[start:start + BATCH]
                 scored.update(zip(batch, suggest_answers(question, spec, [members[s] for s in batch],
                                                          [self._budgets.setdefault(s, MatchBudget()) for s in batch],
                                                          cohort=among, reviewed=labelled)))
         self._scored[where] = scored
+
+    def _context(self, student: str, where: Where) -> tuple[list[str], list[semantic.Labelled]]:
+        """What a student's answer is placed among and fitted to: the class's answers and the
+        reviewed ones; nothing for an answer a reviewer decided (it would be fitted to itself)."""
+        if (student, *where) in self.decided:
+            return [], []
+        return self._cohort(where), self.reviewed.get(where, [])
 
     def _cohort(self, where: Where) -> list[str]:
         """The class's answers to a check: the enrolled students'."""
