@@ -156,6 +156,39 @@ class Outputs:
             self._entries[result.student] = entry
         return row
 
+    # ------------------------------------------------------------ shown elsewhere (showing.py)
+
+    def ready_to_fork(self, copies: int) -> None:
+        """Make now what showing any student reads, so that copies of the grader forked
+        after this show students without making it each again: every check's suggestions
+        (made by `copies` copies at once), the last run's entries, the reviewers' scores
+        per student."""
+        if self.suggestions is not None:
+            with timing.stage("free-text suggestions, reviews"):
+                self.suggestions.score_all(copies)
+        self._last_run()
+        self._inputs("", "", [])
+
+    def entry_of(self, student: str) -> dict:
+        """What this run keeps of a student it showed (for the ledger)."""
+        with self._lock:
+            return self._entries[student]
+
+    def take(self, student: str, entry: dict, written: int) -> None:
+        """A student another copy of the grader showed: their entry, and the files it wrote."""
+        with self._lock:
+            self._entries[student] = entry
+            self.written += written
+
+    @staticmethod
+    def row_json(row: StudentRow) -> dict:
+        """A row as plain data (as the ledger keeps it), and back (`row_from`)."""
+        return _row_json(row)
+
+    @staticmethod
+    def row_from(data: dict) -> StudentRow:
+        return _row_from(data)
+
     # ------------------------------------------------------------ the whole class
 
     def finish(self, rows: list[StudentRow], submissions: Iterable[Submission], store: ResultStore,

@@ -23,6 +23,7 @@ from . import runnotes
 from .runner import Aborted, Request, RunReport, Runner
 from .store import ResultStore
 from .suggestions import Suggestions, unscored
+from .showing import show_all
 from .scoring import UNSANDBOXED, StudentResult, StudentRow, base_status, run_status
 from .submissions import Submission, read_submission
 from .untrusted import FEEDBACK_CHARS, MAX_NOTES, NOTE_CHARS, PROBLEM_CHARS, clean_text, clip, seconds
@@ -56,8 +57,9 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
     shown it last time is not even read (its answers awaiting a suggestion come from the
     ledger); each new result is stored as soon as it exists, and `on_done(student, "graded")`
     hears of each. Then the free-text points are suggested for the whole class at once
-    (suggestions.py), and each student is shown (`on_done(student, "shown")`): a student of
-    whom nothing the outputs show changed is only looked up (outputs.py). On Ctrl-C every
+    (suggestions.py), and each student is shown (`on_done(student, "shown")`), by `jobs`
+    forked copies of the grader at once (showing.py): a student of whom nothing the outputs
+    show changed is only looked up (outputs.py). On Ctrl-C every
     running child is killed and nothing half-graded is stored. A submission that trips up
     the grader anywhere on its way gets an `error` row; the others go on.
 
@@ -102,19 +104,19 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
             on_done(submission.student, "graded")
         return key, unscored(result) if result is not None else answers, result is None
 
-    def show_one(submission: Submission, key: str, as_last_time: bool) -> StudentRow:
-        stamp = store.stamp(submission)
-        row = None
-        if as_last_time:
-            with timing.stage("unchanged look-up"):
-                row = outputs.unchanged(submission, key, stamp)
-        if row is None:
-            with timing.stage("read kept result"):
-                result = store.load(submission)
-            row = outputs.add(result, key, stamp)
-        if on_done:
-            on_done(submission.student, "shown")
-        return row
+    def as_last_time(position: int) -> StudentRow | None:
+        """The student's row, if nothing they are shown changed since the last run."""
+        submission, (key, _, unread) = submissions[position], kept[position]
+        if not unread:
+            return None
+        with timing.stage("unchanged look-up"):
+            return outputs.unchanged(submission, key, store.stamp(submission))
+
+    def afresh(position: int) -> StudentRow:
+        submission, (key, _, _) = submissions[position], kept[position]
+        with timing.stage("read kept result"):
+            result = store.load(submission)
+        return outputs.add(result, key, store.stamp(submission))
 
     pool = ThreadPoolExecutor(max_workers=THREADS_PER_JOB * max(1, jobs))
     try:
@@ -128,8 +130,9 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
     finally:
         pool.shutdown(wait=True)
     outputs.suggest({s.student: answers for s, (_, answers, _) in zip(submissions, kept)})  # made when first shown
+    shown = (lambda position: on_done(submissions[position].student, "shown")) if on_done else None
     with timing.stage("showing (wall)"):
-        return [show_one(submission, key, as_last_time) for submission, (key, _, as_last_time) in zip(submissions, kept)]
+        return show_all(len(submissions), as_last_time, afresh, outputs, max(1, jobs), shown)
 
 
 THREADS_PER_JOB = 2

@@ -20,6 +20,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import replace
 
 from . import semantic
+from .copies import in_copies
 from .kinds.text import TO_SUGGEST, MatchBudget, suggest_answers, suggested
 from .scoring import StudentResult
 
@@ -54,6 +55,7 @@ class Suggestions:
         self._scored: dict[Where, dict[str, tuple[semantic.Suggestion, list[str]]]] = {}
         self._budgets: dict[str, MatchBudget] = {}  # one per submission, for all its pattern searches
         self._digests: dict[Where, str] = {}
+        self._cohorts: dict[Where, list[str]] = {}
 
     def digest(self, where: Where) -> str:
         """What a check's suggestions depend on besides the answer: the class's answers and
@@ -64,6 +66,20 @@ class Suggestions:
             text = json.dumps([answers, labelled], ensure_ascii=False)
             self._digests[where] = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         return self._digests[where]
+
+    def score_all(self, copies: int = 1) -> None:
+        """Every check's suggestions and digest, made now rather than when first asked for;
+        with `copies` > 1 the checks are shared among that many forked copies of the grader
+        (copies.py), and those no copy sent back are scored here."""
+        todo = [where for where in self._class if where not in self._scored]
+        if copies > 1 and len(todo) > 1:
+            in_copies(todo, self._scored_data, min(copies, len(todo)),
+                      lambda index, outcome: self._take(todo[index], outcome))
+        for where in todo:
+            if where not in self._scored:
+                self._score(where)
+        for where in self._class:
+            self.digest(where)
 
     def fill(self, result: StudentResult) -> StudentResult:
         """The result with a suggestion for each answer that awaited one."""
@@ -105,6 +121,22 @@ class Suggestions:
                                                          cohort=among, reviewed=labelled)))
         self._scored[where] = scored
 
+    def _scored_data(self, where: Where) -> dict:
+        """A check's suggestions as plain data (made in a copy of the grader)."""
+        self._score(where)
+        return {student: [s.points, s.max_points, [list(c) for c in s.criteria], s.confidence, list(s.flags),
+                          s.reasons, unchecked]
+                for student, (s, unchecked) in self._scored[where].items()}
+
+    def _take(self, where: Where, data: dict) -> None:
+        """A check's suggestions as a copy of the grader made them (`_scored_data`)."""
+        self._scored[where] = {
+            student: (semantic.Suggestion(points=points, max_points=maximum,
+                                          criteria=tuple((text, fraction) for text, fraction in criteria),
+                                          confidence=confidence, flags=tuple(flags), reasons=reasons),
+                      list(unchecked))
+            for student, (points, maximum, criteria, confidence, flags, reasons, unchecked) in data.items()}
+
     def _context(self, student: str, where: Where) -> tuple[list[str], list[semantic.Labelled]]:
         """What a student's answer is placed among and fitted to: the class's answers and the
         reviewed ones; nothing for an answer a reviewer decided (it would be fitted to itself)."""
@@ -113,6 +145,10 @@ class Suggestions:
         return self._cohort(where), self.reviewed.get(where, [])
 
     def _cohort(self, where: Where) -> list[str]:
-        """The class's answers to a check: the enrolled students'."""
-        members = self._class.get(where, {})
-        return [answer for student, answer in members.items() if self.enrolled is None or student in self.enrolled]
+        """The class's answers to a check: the enrolled students'. Made once per check: the
+        class does not change once made."""
+        if where not in self._cohorts:
+            members = self._class.get(where, {})
+            self._cohorts[where] = [answer for student, answer in members.items()
+                                    if self.enrolled is None or student in self.enrolled]
+        return self._cohorts[where]

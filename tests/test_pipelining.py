@@ -3,6 +3,7 @@ its own time limit, and a call that hangs or ends its process costing its own ch
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -175,3 +176,26 @@ def test_a_reply_sent_just_before_the_process_ended_counts(run, monkeypatch):
     report = run(SOURCE, requests)
     assert report.replies["1/a/0"].value == 2
     assert report.replies["1/b/0"].status == "crashed" and report.replies["1/c/0"].value == 4
+
+
+def test_a_case_sent_to_many_students_is_encoded_once_and_as_it_is():
+    """The plan's cases are the same objects for every student: their request is encoded once
+    and kept while those objects live; an equal case that is another object, or the same
+    function with other values, is encoded on its own."""
+    from grader.child import wire
+    from grader.runner import _body
+
+    tokens = np.arange(12, dtype=np.int64).reshape(3, 4)
+    case = (tokens, 0.5)
+    first, second = Request.call("1a/0", "f", case), Request.call("1a/0", "f", case)
+    assert first is not second and _body(first) is _body(second)
+    sent = json.loads(_body(first))
+    assert sent == {"op": "call", "name": "f", "args": [wire.encode(tokens), wire.encode(0.5)]}
+    assert np.array_equal(wire.decode(sent["args"][0]), tokens)
+
+    other = Request.call("1a/0", "f", (tokens + 1, 0.5))
+    assert json.loads(_body(other))["args"][0] == wire.encode(tokens + 1)
+    again = Request.call("1a/0", "f", (tokens.copy(), 0.5))  # equal, but another object
+    assert _body(again) == _body(first) and _body(again) is not _body(first)
+    renamed = Request.call("1a/0", "g", case)
+    assert json.loads(_body(renamed))["name"] == "g"

@@ -1,0 +1,136 @@
+"""Students shown by forked copies of the grader (showing.py, copies.py), with the class's
+free-text suggestions made by such copies, get exactly what the grader alone would show
+them, and a copy that fails or dies costs nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES, ROOT
+from grader import copies, pipeline
+from grader.cli import main
+from grader.outputs import Outputs
+
+RUBRIC = ROOT / "rubrics" / "ex07.yaml"
+
+
+def contents(out: Path) -> dict[str, bytes]:
+    """Every output file but the ledger and the kept results, with its bytes."""
+    return {str(path.relative_to(out)): path.read_bytes() for path in sorted(out.rglob("*"))
+            if path.is_file() and ".grade" not in path.parts and path.name != "grade.db"}
+
+
+def shown(out: Path) -> list[tuple]:
+    """What the ledger keeps of each student shown, but where their result lies in this folder."""
+    with sqlite3.connect(out / "grade.db") as db:
+        rows = db.execute("select student, entry, csv from shown order by student").fetchall()
+    return [(student, {**json.loads(entry), "stamp": None}, csv) for student, entry, csv in rows]
+
+
+@pytest.fixture(scope="module")
+def alone(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("alone") / "out"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(copies, "FORK_FROM", 10**9)  # never forked
+        main(submissions=EXAMPLES, rubric=RUBRIC, out=out, jobs=2)
+    return out
+
+
+def kept_only(alone: Path, out: Path) -> Path:
+    """A folder with the kept results of `alone` and nothing else: graded again, its
+    students get the same results (times included), and each is shown afresh."""
+    shutil.copytree(alone / ".grade", out / ".grade")
+    return out
+
+
+def forked(monkeypatch, out: Path, **options):
+    """Grade the examples with the suggestions made, then every student shown, by two forked
+    copies each; the summary, the number of copies forked, and what the progress bar heard."""
+    monkeypatch.setattr(copies, "FORK_FROM", 2)
+    forks, heard = [], []
+    fork = os.fork
+
+    def counted():
+        pid = fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    grade_all = pipeline.grade_all
+
+    def listening(*args, on_done=None, **kwargs):
+        def done(student, step):
+            heard.append((step, student))
+            on_done(student, step)
+        return grade_all(*args, on_done=done, **kwargs)
+
+    monkeypatch.setattr(os, "fork", counted)
+    monkeypatch.setattr(pipeline, "grade_all", listening)
+    summary = main(submissions=EXAMPLES, rubric=RUBRIC, out=out, jobs=2, progress=True, **options)
+    return summary, len(forks), heard
+
+
+def test_students_shown_by_forked_copies_get_what_the_grader_alone_shows(alone, tmp_path, monkeypatch):
+    summary, forks, heard = forked(monkeypatch, kept_only(alone, tmp_path / "out"))
+    assert forks == 4  # two to suggest, two to show
+    assert contents(tmp_path / "out") == contents(alone)
+    assert shown(tmp_path / "out") == shown(alone)
+    students = [s.student for s in summary.students]
+    assert [step for step, _ in heard] == ["graded"] * len(students) + ["shown"] * len(students)
+    assert sorted(student for step, student in heard if step == "shown") == sorted(students)
+
+    inodes = {path: path.stat().st_ino for path in (tmp_path / "out" / "feedback").iterdir()}
+    _, forks, _ = forked(monkeypatch, tmp_path / "out")  # nothing changed: nobody is shown afresh
+    assert forks == 0
+    assert {path: path.stat().st_ino for path in (tmp_path / "out" / "feedback").iterdir()} == inodes
+
+
+def test_a_student_a_copy_died_showing_is_shown_by_the_grader(alone, tmp_path, monkeypatch):
+    grader = os.getpid()
+    add = Outputs.add
+
+    def dying(self, result, *args):
+        if os.getpid() != grader and result.student in ("bob", "erin"):
+            os._exit(9)  # the copy dies halfway through its students
+        return add(self, result, *args)
+
+    monkeypatch.setattr(Outputs, "add", dying)
+    summary, forks, heard = forked(monkeypatch, kept_only(alone, tmp_path / "out"))
+    assert forks == 4  # two to suggest, two to show
+    assert contents(tmp_path / "out") == contents(alone)
+    assert shown(tmp_path / "out") == shown(alone)
+    assert len([1 for step, _ in heard if step == "shown"]) == len(summary.students)
+
+
+def test_an_error_a_copy_meets_is_raised_by_the_grader_as_without_copies(alone, tmp_path, monkeypatch):
+    from grader.errors import OutputError
+
+    def failing(self, result, *args):
+        raise OutputError(f"cannot write {result.student}'s page")
+
+    monkeypatch.setattr(Outputs, "add", failing)
+    with pytest.raises(OutputError, match="cannot write"):
+        forked(monkeypatch, tmp_path / "out")
+
+
+def test_a_check_a_copy_died_suggesting_is_suggested_by_the_grader(alone, tmp_path, monkeypatch):
+    from grader.suggestions import Suggestions
+
+    grader = os.getpid()
+    scored_data = Suggestions._scored_data
+
+    def dying(self, where):
+        if os.getpid() != grader and where[0] in ("1d", "2c"):
+            os._exit(9)
+        return scored_data(self, where)
+
+    monkeypatch.setattr(Suggestions, "_scored_data", dying)
+    forked(monkeypatch, kept_only(alone, tmp_path / "out"))
+    assert contents(tmp_path / "out") == contents(alone)
+    assert shown(tmp_path / "out") == shown(alone)
