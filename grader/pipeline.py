@@ -57,10 +57,10 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
     shown it last time is not even read (its answers awaiting a suggestion come from the
     ledger); each new result is stored as soon as it exists, and `on_done(student, "graded")`
     hears of each. Then the free-text points are suggested for the whole class at once
-    (suggestions.py), and each student is shown (`on_done(student, "shown")`), by `jobs`
-    forked copies of the grader at once (showing.py): a student of whom nothing the outputs
-    show changed is only looked up (outputs.py). On Ctrl-C every
-    running child is killed and nothing half-graded is stored. A submission that trips up
+    (suggestions.py), and each student is shown (`on_done(student, "shown")`; showing.py):
+    a student of whom nothing the outputs show changed is only looked up (outputs.py), the
+    others are shown afresh, by forked copies of the grader once there are enough of them
+    (copies.py). On Ctrl-C every running child is killed and nothing half-graded is stored. A submission that trips up
     the grader anywhere on its way gets an `error` row; the others go on.
 
     `jobs` submissions run at once; THREADS_PER_JOB times as many are on their way, so that
@@ -129,7 +129,7 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
         raise
     finally:
         pool.shutdown(wait=True)
-    outputs.suggest({s.student: answers for s, (_, answers, _) in zip(submissions, kept)})  # made when first shown
+    outputs.suggest({s.student: answers for s, (_, answers, _) in zip(submissions, kept)})
     shown = (lambda position: on_done(submissions[position].student, "shown")) if on_done else None
     with timing.stage("showing (wall)"):
         return show_all(len(submissions), as_last_time, afresh, outputs, max(1, jobs), shown)
