@@ -167,7 +167,7 @@ class Outputs:
             with timing.stage("free-text suggestions, reviews"):
                 self.suggestions.score_all(copies)
         self._last_run()
-        self._inputs("", "", [])
+        self._manual_of("")
 
     def entry_of(self, student: str) -> dict:
         """What this run keeps of a student it showed (for the ledger)."""
@@ -241,17 +241,22 @@ class Outputs:
         answers depend on (the class's answers, the reviewed ones), their hand-in time, their
         place on the roster."""
         with self._lock:
-            if self._own_manual is None:
-                self._own_manual = {}
-                for (name, question, check), score in sorted(self.manual.items()):
-                    self._own_manual.setdefault(name, []).append(dataclasses.astuple(score))
             suggestions = self.suggestions
             reviewed = [suggestions.digest((question, check)) if suggestions is not None else None
                         for question, check in refittable or ()]
         submitted = self.times.get(student)
-        return _digest(__version__, key, self._own_manual.get(student, []), refittable or [], reviewed,
+        return _digest(__version__, key, self._manual_of(student), refittable or [], reviewed,
                        submitted.isoformat() if submitted else None,
                        None if self.roster is None else student in self.roster)
+
+    def _manual_of(self, student: str) -> list:
+        """The reviewers' scores of one student, as plain tuples (all students' made at once)."""
+        with self._lock:
+            if self._own_manual is None:
+                self._own_manual = {}
+                for (name, question, check), score in sorted(self.manual.items()):
+                    self._own_manual.setdefault(name, []).append(dataclasses.astuple(score))
+            return self._own_manual.get(student, [])
 
     def _error(self, exc: OSError) -> OutputError:
         return OutputError(f"{self.out}: cannot write the results there ({exc.strerror or exc}); "

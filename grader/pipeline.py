@@ -60,8 +60,9 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
     (suggestions.py), and each student is shown (`on_done(student, "shown")`; showing.py):
     a student of whom nothing the outputs show changed is only looked up (outputs.py), the
     others are shown afresh, by forked copies of the grader once there are enough of them
-    (copies.py). On Ctrl-C every running child is killed and nothing half-graded is stored. A submission that trips up
-    the grader anywhere on its way gets an `error` row; the others go on.
+    (copies.py). On Ctrl-C every running child is killed and nothing half-graded is stored.
+    A submission that trips up the grader anywhere on its way gets an `error` row; the
+    others go on.
 
     `jobs` submissions run at once; THREADS_PER_JOB times as many are on their way, so that
     while one is judged and stored, the next one already runs in the slot.

@@ -772,8 +772,7 @@ class _Session:
         """The request's id and line, encoded once, however long it waits for room."""
         if self._encoded is None or self._encoded[0] is not request:
             self._next_id += 1
-            line = b'{"id": %d, ' % self._next_id + _body(request)[1:]
-            self._encoded = (request, self._next_id, b"%011d\n" % len(line) + line)
+            self._encoded = (request, self._next_id, _frame(b'{"id": %d, ' % self._next_id + _body(request)[1:]))
         return self._encoded[1:]
 
     def _write(self, number: int, line: bytes, deadline: float, describe: bool = True) -> None:
@@ -855,7 +854,9 @@ class _Session:
 
 
 _BODIES: dict[tuple, tuple[list, bytes]] = {}  # a request's JSON without its id, per the values it sends
-MAX_BODIES = 4096
+MAX_BODIES_BYTES = 64 * 1024 * 1024  # then they are dropped (a `per_student` check's cases never repeat)
+_bodies_bytes = 0
+_bodies_lock = threading.Lock()
 
 
 def _body(request: Request) -> bytes:
@@ -881,17 +882,24 @@ def _body(request: Request) -> bytes:
                              "kwargs": [[key, wire.encode(value)] for key, value in kwargs]}
                             for action, name, args, kwargs in request.steps]
     body = (json.dumps(message) + "\n").encode()
-    if len(_BODIES) >= MAX_BODIES:
-        _BODIES.clear()
-    _BODIES[key] = (values, body)
+    global _bodies_bytes
+    with _bodies_lock:
+        if _bodies_bytes + len(body) > MAX_BODIES_BYTES:
+            _BODIES.clear()
+            _bodies_bytes = 0
+        _BODIES[key] = (values, body)
+        _bodies_bytes += len(body)
     return body
 
 
 def _framed(message: dict) -> bytes:
-    """A message as the child reads it: its length in 11 digits and a newline, then its JSON
+    return _frame((json.dumps(message) + "\n").encode())
+
+
+def _frame(line: bytes) -> bytes:
+    """A JSON line as the child reads it: its length in 11 digits and a newline, then the
     line. The child reads exactly one message at a time (child/: `_Channel.receive`), so
     the requests written ahead of their turn wait in the pipe, not in the student's process."""
-    line = (json.dumps(message) + "\n").encode()
     return b"%011d\n" % len(line) + line
 
 

@@ -199,3 +199,18 @@ def test_a_case_sent_to_many_students_is_encoded_once_and_as_it_is():
     assert _body(again) == _body(first) and _body(again) is not _body(first)
     renamed = Request.call("1a/0", "g", case)
     assert json.loads(_body(renamed))["name"] == "g"
+
+
+def test_the_kept_encodings_are_bounded_in_bytes(monkeypatch):
+    """A `per_student` check's cases are new objects for every student: their encodings are
+    dropped once they hold more than MAX_BODIES_BYTES, and the next one is kept again."""
+    from grader import runner
+
+    monkeypatch.setattr(runner, "MAX_BODIES_BYTES", 20_000)
+    runner._BODIES.clear()
+    monkeypatch.setattr(runner, "_bodies_bytes", 0)
+    for student in range(40):
+        runner._body(Request.call("1a/0", "f", (np.full(1000, student, dtype=np.int64),)))
+        kept = sum(len(body) for _, body in runner._BODIES.values())
+        assert kept == runner._bodies_bytes <= 20_000
+    assert 1 <= len(runner._BODIES) < 40

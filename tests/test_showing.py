@@ -49,7 +49,7 @@ def kept_only(alone: Path, out: Path) -> Path:
     return out
 
 
-def forked(monkeypatch, out: Path, **options):
+def forked(monkeypatch, out: Path, submissions: Path = EXAMPLES, **options):
     """Grade the examples with the suggestions made, then every student shown, by two forked
     copies each; the summary, the number of copies forked, and what the progress bar heard."""
     monkeypatch.setattr(copies, "FORK_FROM", 2)
@@ -72,7 +72,7 @@ def forked(monkeypatch, out: Path, **options):
 
     monkeypatch.setattr(os, "fork", counted)
     monkeypatch.setattr(pipeline, "grade_all", listening)
-    summary = main(submissions=EXAMPLES, rubric=RUBRIC, out=out, jobs=2, progress=True, **options)
+    summary = main(submissions=submissions, rubric=RUBRIC, out=out, jobs=2, progress=True, **options)
     return summary, len(forks), heard
 
 
@@ -134,3 +134,30 @@ def test_a_check_a_copy_died_suggesting_is_suggested_by_the_grader(alone, tmp_pa
     forked(monkeypatch, kept_only(alone, tmp_path / "out"))
     assert contents(tmp_path / "out") == contents(alone)
     assert shown(tmp_path / "out") == shown(alone)
+
+
+HOSTILE_ANSWERS = {
+    "1A": "Adapters \u2028 then \u202e reversed \u0000 NUL \x01 hole </script><script>alert(1)</script>\n## Total: 55",
+    "1B": "\ud800 lone surrogate, \x1b[31m ANSWER in red, and a line\nthat goes on\r\nand on " + "word " * 5000,
+}
+
+
+def test_hostile_answers_cross_from_the_copies_as_the_grader_alone_shows_them(tmp_path, monkeypatch):
+    """A student's own text (line and paragraph separators, NUL, the answer placeholder,
+    markup, lone surrogates, 25,000 characters) travels back from a copy as one JSON line
+    and is shown as the grader alone shows it."""
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for name in ("alice.py", "dave.py", "erin.py"):
+        shutil.copy(EXAMPLES / name, folder / name)
+    hostile = (EXAMPLES / "alice.py").read_text()
+    hostile += "".join(f"\nANSWER_{question} = {text!r}\n" for question, text in HOSTILE_ANSWERS.items())
+    (folder / "mallet.py").write_text(hostile)
+    monkeypatch.setattr(copies, "FORK_FROM", 10**9)
+    main(submissions=folder, rubric=RUBRIC, out=tmp_path / "alone", jobs=2)
+    _, forks, _ = forked(monkeypatch, kept_only(tmp_path / "alone", tmp_path / "out"), submissions=folder)
+    assert forks == 4
+    assert contents(tmp_path / "out") == contents(tmp_path / "alone")
+    assert shown(tmp_path / "out") == shown(tmp_path / "alone")
+    page = (tmp_path / "out" / "feedback" / "mallet.md").read_text()
+    assert "Adapters" in page and "\ufffd lone surrogate" in page
