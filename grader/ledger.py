@@ -218,15 +218,11 @@ class Ledger:
             yield run
             self._db.execute("update runs set finished = ?, students = ? where id = ?", (now(), run.count, run.id))
 
-    def shown(self) -> dict[str, dict]:
-        """What the last runs showed each student (see outputs.py), without the CSV rows."""
-        entries = {}
-        for student, entry in self._db.execute("select student, entry from shown"):
-            try:
-                entries[student] = json.loads(entry)
-            except ValueError:
-                continue
-        return entries
+    def shown(self) -> dict[str, str]:
+        """What the last runs showed each student (see outputs.py), without the CSV rows: as
+        the JSON text kept, read when a student's entry is needed (text is smaller in memory)."""
+        return {student: entry for student, entry in self._db.execute("select student, entry from shown")
+                if isinstance(entry, str)}
 
     def shown_csv(self, student: str) -> str:
         row = self._db.execute("select csv from shown where student = ?", (student,)).fetchone()

@@ -59,8 +59,10 @@ class Outputs:
         self.ledger: Ledger | None = None  # where earlier runs left what they showed each student
         self.written = 0  # feedback files this run wrote
         self._lock = threading.Lock()
-        self._last: dict[str, dict] | None = None  # what the last run showed, per student
-        self._entries: dict[str, dict] = {}  # what this run shows, per student
+        self._last: dict[str, str] | None = None  # what the last run showed, per student (JSON text)
+        # what this run shows, per student: the ledger's entry as JSON text (smaller in memory
+        # than the objects), and the kept result it refers to when the student is as last time
+        self._entries: dict[str, tuple[str, int | None]] = {}
         self._own_manual: dict[str, list] | None = None
 
     def prepare(self) -> None:
@@ -98,22 +100,14 @@ class Outputs:
     def last_answers(self, submission: Submission, key: str, stamp: list[int] | None) -> dict | None:
         """The answers awaiting a suggestion that the last run showed this student with,
         when their kept result is still the one it showed; else None (grade it, or read it)."""
-        entry = self._last_run().get(submission.student)
-        if entry is None or stamp is None or entry.get("key") != key or entry.get("stamp") != stamp \
-                or "kept" not in entry or not isinstance(entry.get("answers"), list):
-            return None
-        try:
-            return {(str(question), str(check)): str(answer) for question, check, answer in entry["answers"]}
-        except (TypeError, ValueError):
-            return None
+        _, answers = self._last_of(submission.student, key, stamp)
+        return answers
 
     def unchanged(self, submission: Submission, key: str, stamp: list[int] | None) -> StudentRow | None:
         """The student's row as the last run showed it, when nothing it depends on changed
         since (and their feedback files are still there); else None."""
-        if self.last_answers(submission, key, stamp) is None:
-            return None
-        entry = self._last_run()[submission.student]
-        if entry.get("inputs") != self._inputs(submission.student, key, entry.get("refit")):
+        entry, answers = self._last_of(submission.student, key, stamp)
+        if answers is None or entry.get("inputs") != self._inputs(submission.student, key, entry.get("refit")):
             return None
         if not all(path.is_file() for path in self._pages(submission.student)):
             return None
@@ -121,8 +115,9 @@ class Outputs:
             row = _row_from(entry["row"])
         except (KeyError, TypeError, ValueError):
             return None
+        text = self._last_run()[submission.student]
         with self._lock:
-            self._entries[submission.student] = entry
+            self._entries[submission.student] = (text, entry["kept"])
         return row
 
     def add(self, result: StudentResult, key: str = "", stamp: list[int] | None = None) -> StudentRow:
@@ -135,7 +130,7 @@ class Outputs:
         if self.roster is not None and result.student not in self.roster:
             row = replace(row, status=row.status + NOT_ON_ROSTER)
         shown = _digest(__version__, result.as_data(), _row_json(row))
-        last = self._last_run().get(result.student) or {}
+        last = self._last_entry(result.student) or {}
         pages = self._pages(result.student)
         if last.get("shown") != shown or not all(path.is_file() for path in pages):
             with timing.stage("feedback: render"):
@@ -153,7 +148,7 @@ class Outputs:
                  "refit": refittable, "answers": [[*where, answer] for where, answer in sorted(answers.items())],
                  "shown": shown, "row": _row_json(row)}
         with self._lock:
-            self._entries[result.student] = entry
+            self._entries[result.student] = (json.dumps(entry), None)
         return row
 
     # ------------------------------------------------------------ shown elsewhere (showing.py)
@@ -169,15 +164,16 @@ class Outputs:
         self._last_run()
         self._manual_of("")
 
-    def entry_of(self, student: str) -> dict:
-        """What this run keeps of a student it showed (for the ledger)."""
+    def entry_of(self, student: str) -> str:
+        """What this run keeps of a student it showed afresh (for the ledger), as JSON text."""
         with self._lock:
-            return self._entries[student]
+            return self._entries[student][0]
 
-    def take(self, student: str, entry: dict, written: int) -> None:
-        """A student another copy of the grader showed: their entry, and the files it wrote."""
+    def take(self, student: str, entry: str, written: int) -> None:
+        """A student another copy of the grader showed afresh: their entry (`entry_of`), and
+        the files it wrote."""
         with self._lock:
-            self._entries[student] = entry
+            self._entries[student] = (entry, None)
             self.written += written
 
     @staticmethod
@@ -207,17 +203,17 @@ class Outputs:
                 recording = ledger.recording(self.plan.rubric.title) if ledger is not None else _NoRun()
                 with recording as run:
                     for submission in submissions:
-                        entry = self._entries.get(submission.student)
-                        if entry is not None and "kept" in entry and ledger is not None:
+                        entry, kept = self._entries.get(submission.student, (None, None))
+                        if kept is not None and ledger is not None:
                             add(ledger.shown_csv(submission.student))
-                            run.refer(entry["kept"])
+                            run.refer(kept)
                             continue
                         fitted = self.fitted(store.load(submission))
                         text = results_text(apply_manual(fitted, self.manual), count_suggested)
                         add(text)
                         kept = run.add(fitted)
                         if entry is not None:
-                            run.show(submission.student, {**entry, "kept": kept}, text)
+                            run.show(submission.student, {**json.loads(entry), "kept": kept}, text)
         except OSError as exc:
             raise self._error(exc) from None
         timing.add("results.csv and ledger", time.perf_counter() - started)
@@ -229,11 +225,32 @@ class Outputs:
         stem = file_stem(student)  # never a path, never too long, whatever the id
         return self.out / "feedback" / f"{stem}.md", self.out / "feedback" / f"{stem}.html"
 
-    def _last_run(self) -> dict[str, dict]:
+    def _last_run(self) -> dict[str, str]:
         with self._lock:
             if self._last is None:
                 self._last = self.ledger.shown() if self.ledger is not None else {}
             return self._last
+
+    def _last_of(self, student: str, key: str, stamp: list[int] | None) -> tuple[dict, dict | None]:
+        """The last run's entry of a student and the answers it showed them with, when it
+        refers to the kept result `key` (of the submission as `stamp` found it); else None."""
+        entry = self._last_entry(student) or {}
+        if stamp is None or entry.get("key") != key or entry.get("stamp") != stamp \
+                or "kept" not in entry or not isinstance(entry.get("answers"), list):
+            return entry, None
+        try:
+            return entry, {(str(question), str(check)): str(answer) for question, check, answer in entry["answers"]}
+        except (TypeError, ValueError):
+            return entry, None
+
+    def _last_entry(self, student: str) -> dict | None:
+        """What the last run showed a student (their ledger entry), if it can be read."""
+        text = self._last_run().get(student)
+        try:
+            entry = json.loads(text) if text is not None else None
+        except ValueError:
+            return None
+        return entry if isinstance(entry, dict) else None
 
     def _inputs(self, student: str, key: str, refittable) -> str:
         """A digest of everything a student's outputs depend on besides their kept result

@@ -129,12 +129,16 @@ class Suggestions:
                 for student, (s, unchecked) in self._scored[where].items()}
 
     def _take(self, where: Where, data: dict) -> None:
-        """A check's suggestions as a copy of the grader made them (`_scored_data`)."""
+        """A check's suggestions as a copy of the grader made them (`_scored_data`). The
+        texts many answers share (criteria, flags, reasons) are kept once."""
+        once: dict = {}
+        same = lambda text: once.setdefault(text, text)  # noqa: E731
         self._scored[where] = {
             student: (semantic.Suggestion(points=points, max_points=maximum,
-                                          criteria=tuple((text, fraction) for text, fraction in criteria),
-                                          confidence=confidence, flags=tuple(flags), reasons=reasons),
-                      list(unchecked))
+                                          criteria=same(tuple((same(text), fraction) for text, fraction in criteria)),
+                                          confidence=confidence, flags=same(tuple(map(same, flags))),
+                                          reasons=same(reasons)),
+                      list(map(same, unchecked)))
             for student, (points, maximum, criteria, confidence, flags, reasons, unchecked) in data.items()}
 
     def _context(self, student: str, where: Where) -> tuple[list[str], list[semantic.Labelled]]:

@@ -123,6 +123,25 @@ def test_a_deleted_feedback_page_is_written_again(out):
     assert (out / "feedback" / "alice.md").is_file()
 
 
+def test_a_ledger_entry_that_cannot_be_read_shows_that_student_again_and_no_other(out):
+    """What the last run showed a student is read only when needed, from the ledger's text:
+    an entry that is not JSON, or not an object, costs that student a fresh showing (their
+    pages written again), never an error row."""
+    with sqlite3.connect(out / "grade.db") as db:
+        db.execute("update shown set entry = '{not json' where student = 'dave'")
+        db.execute("update shown set entry = '[1, 2]' where student = 'erin'")
+    before = files(out)
+    previous = {name: (out / name).read_text() for name in ("results.csv", "gradebook.csv")}
+    main(submissions=EXAMPLES, rubric=RUBRIC, out=out, jobs=2)
+    after = files(out)
+    assert rewritten(before, after) == {f"feedback/{name}.{ext}" for name in ("dave", "erin") for ext in ("md", "html")}
+    assert rewritten(before, after, ".grade/results/") == set()
+    assert {name: (out / name).read_text() for name in previous} == previous
+    with sqlite3.connect(out / "grade.db") as db:
+        kept = dict(db.execute("select student, json_extract(entry, '$.kept') from shown"))
+    assert kept["dave"] is not None and kept["erin"] is not None  # their entries are whole again
+
+
 def test_a_ledger_of_an_earlier_version_reads_the_same_once_converted(tmp_path):
     """Earlier ledgers kept a copy of every result per run in tables `results` and `students`."""
     with sqlite3.connect(tmp_path / "grade.db") as db:
