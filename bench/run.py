@@ -16,7 +16,7 @@ correct ones, common mistakes and a few endless loops), grades them, and prints 
 submissions per second, the median per-submission overhead (grading time minus the student
 code's own time), the grader's peak memory for N/10 and N submissions, a rerun on the
 unchanged folder (and its share of the full run's time), with --dask the same N graded on a
-local Dask cluster of --jobs workers, and, in the same run, nbgrader's autograde on the same
+local Dask cluster of --workers workers, and, in the same run, nbgrader's autograde on the same
 notebooks (set up in its own virtualenv by bench/nbgrader_side.py) with the ratio. Then, per
 size, where the time goes: each stage of the full run and of the rerun (grader/timing.py), in
 all and per submission, with the floor beside them (a warm session that loads a two-line
@@ -40,6 +40,8 @@ from pathlib import Path
 
 import nbformat
 from nbformat import v4
+
+from grader.cli import default_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "submissions_example" / "ex07"
@@ -267,13 +269,17 @@ def main() -> None:
     parser.add_argument("--nbgrader", type=int, default=40,
                         help="notebooks graded by both, as sets of N/2 and N (0: skip)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure; the median is shown")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count())
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="submissions graded at once (default: grade's own, one more than the cores)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count(),
+                        help="worker processes of the local Dask cluster (default: the number of cores)")
     parser.add_argument("--tmp-python", action="store_true", help="also grade with a Python living under /tmp")
     parser.add_argument("--baseline", metavar="REF", help="also grade with the engine of this git commit")
     parser.add_argument("--dask", action="store_true",
-                        help="also grade on a local Dask cluster of --jobs workers (grade --dask local)")
+                        help="also grade on a local Dask cluster of --workers workers (grade --dask local)")
     args = parser.parse_args()
     jobs = f"jobs={args.jobs}"
+    args.jobs = args.jobs or default_jobs()
     rows, stage_tables = [], []
     sizes = [int(n) for n in str(args.n).split(",")]
     args.n = sizes[-1]  # the size the engines and nbgrader are compared on
@@ -298,9 +304,9 @@ def main() -> None:
             (f"rerun on the unchanged {n} (whole command)", f"{command:.2f} s"),
         ]
         if args.dask:
-            dask = median_of(args.repeats, lambda: grade_once(course, empty(WORK / "out-dask"), jobs,
-                                                             "dask='local'"))
-            rows.append((f"grade {n} submissions on a local Dask cluster ({args.jobs} workers)",
+            dask = median_of(args.repeats, lambda: grade_once(course, empty(WORK / "out-dask"),
+                                                             f"jobs={args.workers}", "dask='local'"))
+            rows.append((f"grade {n} submissions on a local Dask cluster ({args.workers} workers)",
                          f"{dask['wall']:.1f} s = {dask['wall'] / full['wall'] - 1:+.0%} over local grading"))
         requests = round(full["requests"] / max(1, n))
         stage_tables.append((n, full, rerun, requests, floor(requests)))

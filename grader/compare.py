@@ -407,7 +407,9 @@ def _compare_arrays(expected: np.ndarray, actual: Any, rules: Rules) -> str | No
 
 def _numbers_problem(expected: np.ndarray, actual: np.ndarray, rtol: float, atol: float) -> str | None:
     kind_ = np.complex128 if "c" in (expected.dtype.kind, actual.dtype.kind) else np.float64
-    a, e = actual.astype(kind_), expected.astype(kind_)
+    a, e = actual.astype(kind_, copy=False), expected.astype(kind_, copy=False)
+    if _all_close(e, a, rtol, atol):
+        return None
     bad_a, bad_e = ~np.isfinite(a), ~np.isfinite(e)
     if (bad_a & ~bad_e).any():
         what = "NaN" if np.isnan(a[bad_a & ~bad_e]).any() else "infinite values"
@@ -420,6 +422,18 @@ def _numbers_problem(expected: np.ndarray, actual: np.ndarray, rtol: float, atol
     worst = np.unravel_index(int(np.argmax(np.where(wrong, difference, -1))), a.shape)
     return (f"returned values that differ from the expected ones in {int(wrong.sum())} of {a.size} entries "
             f"(e.g. at index {tuple(int(i) for i in worst)})")
+
+
+def _all_close(e: np.ndarray, a: np.ndarray, rtol: float, atol: float) -> bool:
+    """Whether every entry is within tolerance and finite, in a few array operations: the
+    common case of a right answer, told before `_wrong_entries` looks at each entry."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        magnitude = np.abs(e)
+        scale = float(np.max(magnitude, initial=0.0))
+        if not math.isfinite(atol + rtol * 1.01 * scale):  # an expected NaN or infinity, or no bound: entry by entry
+            return False
+        # a NaN or infinite entry of `a` differs by NaN or infinity, which is never allowed
+        return bool(np.all(np.abs(a - e) <= atol + rtol * magnitude + rtol * 1e-2 * scale))
 
 
 def _wrong_entries(e: np.ndarray, a: np.ndarray, rtol: float, atol: float) -> tuple[np.ndarray, np.ndarray]:

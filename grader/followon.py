@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import ast
+import re
 from collections.abc import Iterable
 
 from .checks import CheckResult
@@ -29,11 +30,17 @@ def called_names(sources: Iterable[str], names: set[str]) -> dict[str, set[str]]
     """For each top-level function in `sources` named in `names`, the other names of `names`
     its body calls by name."""
     calls: dict[str, set[str]] = {}
+    if not names:
+        return calls
     budget = MAX_PARSED_CHARS
+    # a source that defines none of the names cannot add to the calls: it is not parsed
+    defines = re.compile(r"\bdef[\s\\]+(?:%s)\b" % "|".join(map(re.escape, sorted(names))))
     for source in sources:
         budget -= len(source)
         if budget < 0:
             break
+        if not defines.search(source):
+            continue
         try:
             tree = ast.parse(source)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -70,9 +77,9 @@ def follow_on_notes(rubric: Rubric, checks: Iterable[CheckResult], sources: Iter
     for question, check in function_checks:
         if outcomes.get((question.id, check.id)) in FAILING:
             failing.setdefault(check.name, []).append((question.id, check.id))
-    if not failing:
+    if len(failing) < 2:  # a note names a failing function that calls another one
         return {}
-    calls = called_names(sources, {check.name for _, check in function_checks})
+    calls = called_names(sources, set(failing))
     notes = {}
     for question, check in function_checks:
         key = (question.id, check.id)

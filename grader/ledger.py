@@ -130,6 +130,21 @@ def result_digest(result: StudentResult) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def kept_rows(result: StudentResult) -> list:
+    """A result as the ledger keeps it, as plain data: its digest, its row of `kept` and its
+    checks' rows of `kept_checks` (`Run.add_kept`)."""
+    name = _text(result.student)
+    return [result_digest(result),
+            [name, _text(result.status), seconds(result.seconds), seconds(result.code_seconds),
+             _text(result.problem, 2 * PROBLEM_CHARS)],
+            [[name, _text(c.question), _text(c.check), _text(c.kind), _points(c.auto_points), _points(c.max_points),
+              _text(c.outcome), _text(c.feedback, 2 * FEEDBACK_CHARS),
+              None if c.answer is None else _text(c.answer, MAX_TEXT), answer_hash(c.answer),
+              None if c.mistake is None else _text(c.mistake), _text(c.visibility),
+              None if c.confidence is None else _points(c.confidence), None if c.flags is None else _text(c.flags)]
+             for c in result.checks]]
+
+
 class Run:
     """One run being recorded: its students in order, each a reference to a kept result."""
 
@@ -140,11 +155,14 @@ class Run:
 
     def add(self, student: StudentResult) -> int:
         """Refer to this result, keeping it first unless an identical one is kept; its id."""
-        digest = result_digest(student)
+        return self.add_kept(*kept_rows(student))
+
+    def add_kept(self, digest: str, kept: list, checks: list) -> int:
+        """`add` for a result made `kept_rows` already."""
         found = self._db.execute("select id from kept where digest = ?", (digest,)).fetchone()
-        kept = found[0] if found else self._keep(student, digest)
-        self.refer(kept)
-        return kept
+        number = found[0] if found else self._keep(digest, kept, checks)
+        self.refer(number)
+        return number
 
     def refer(self, kept: int) -> None:
         self._db.execute("insert into run_students (run, position, kept) values (?, ?, ?)", (self.id, self.count, kept))
@@ -154,24 +172,16 @@ class Run:
         self._db.execute("insert or replace into shown (student, entry, csv) values (?, ?, ?)",
                          (student, json.dumps(entry), csv))
 
-    def _keep(self, student: StudentResult, digest: str) -> int:
-        name = _text(student.student)
-        kept = self._db.execute(
+    def _keep(self, digest: str, kept: list, checks: list) -> int:
+        number = self._db.execute(
             "insert into kept (digest, student, status, seconds, code_seconds, problem) values (?, ?, ?, ?, ?, ?)",
-            (digest, name, _text(student.status), seconds(student.seconds), seconds(student.code_seconds),
-             _text(student.problem, 2 * PROBLEM_CHARS))).lastrowid
+            (digest, *kept)).lastrowid
         self._db.executemany(
             "insert into kept_checks (kept, student, question, check_id, kind, auto_points, max_points, outcome, "
             "feedback, answer, answer_hash, mistake, visibility, confidence, flags) "
             "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(kept, name, _text(c.question), _text(c.check), _text(c.kind), _points(c.auto_points),
-              _points(c.max_points), _text(c.outcome), _text(c.feedback, 2 * FEEDBACK_CHARS),
-              None if c.answer is None else _text(c.answer, MAX_TEXT), answer_hash(c.answer),
-              None if c.mistake is None else _text(c.mistake), _text(c.visibility),
-              None if c.confidence is None else _points(c.confidence),
-              None if c.flags is None else _text(c.flags))
-             for c in student.checks])
-        return kept
+            [(number, *check) for check in checks])
+        return number
 
 
 class Ledger:

@@ -30,10 +30,11 @@ from . import __version__, timing
 from .errors import OutputError
 from .feedback import render_html, render_markdown
 from .gradebook import gradebook_frame, results_file, results_text, write_atomically, write_csv
-from .ledger import Ledger, apply_manual
+from .ledger import Ledger, apply_manual, kept_rows
 from .record import record_of, write_record
 from .reference import Plan
 from .scoring import StudentResult, StudentRow, row_of
+from .spool import Spool
 from .store import ResultStore
 from .submissions import Submission
 from .suggestions import Suggestions, unscored
@@ -61,8 +62,11 @@ class Outputs:
         self._lock = threading.Lock()
         self._last: dict[str, str] | None = None  # what the last run showed, per student (JSON text)
         # what this run shows, per student: the ledger's entry as JSON text (smaller in memory
-        # than the objects), and the kept result it refers to when the student is as last time
-        self._entries: dict[str, tuple[str, int | None]] = {}
+        # than the objects), and the kept result it refers to when the student is as last time,
+        # else where their rows of results.csv and their result as the ledger keeps it were
+        # set aside (spool.py)
+        self._entries: dict[str, tuple[str, int | None, list | None]] = {}
+        self._spool = Spool(out / ".grade" / "spool")
         self._own_manual: dict[str, list] | None = None
 
     def prepare(self) -> None:
@@ -73,16 +77,12 @@ class Outputs:
             for leftover in [*self.out.glob(".*.tmp"), *self.out.glob("*/.*.tmp"),
                              *self.out.glob(".grade/*/.*.tmp")]:
                 leftover.unlink(missing_ok=True)
+            self._spool.clear()
             probe = self.out / ".grade" / ".writable"
             probe.write_text("")
             probe.unlink()
         except OSError as exc:
             raise self._error(exc) from None
-
-    def reviewed_result(self, result: StudentResult) -> StudentResult:
-        """A result as the outputs show it: the reviewers' scores applied, and every other
-        free-text suggestion fitted to the answers they scored (kinds/text.py)."""
-        return apply_manual(self.fitted(result), self.manual)
 
     def fitted(self, result: StudentResult) -> StudentResult:
         """The result as the ledger keeps it: free-text points suggested, reviewers' scores apart."""
@@ -117,15 +117,17 @@ class Outputs:
             return None
         text = self._last_run()[submission.student]
         with self._lock:
-            self._entries[submission.student] = (text, entry["kept"])
+            self._entries[submission.student] = (text, entry["kept"], None)
         return row
 
     def add(self, result: StudentResult, key: str = "", stamp: list[int] | None = None) -> StudentRow:
-        """Show a result: its row, and its feedback pages unless they show this already."""
+        """Show a result: its row, and its feedback pages unless they show this already; its
+        rows of results.csv and the result as the ledger keeps it are set aside (spool.py)."""
         answers = unscored(result)
         refittable = sorted([question, check] for question, check in answers)
         with timing.stage("free-text suggestions, reviews"):
-            result = self.reviewed_result(result)
+            fitted = self.fitted(result)
+            result = apply_manual(fitted, self.manual)
         row = row_of(self.plan.rubric, result, self.times.get(result.student))
         if self.roster is not None and result.student not in self.roster:
             row = replace(row, status=row.status + NOT_ON_ROSTER)
@@ -147,8 +149,14 @@ class Outputs:
         entry = {"key": key, "stamp": stamp, "inputs": self._inputs(result.student, key, refittable),
                  "refit": refittable, "answers": [[*where, answer] for where, answer in sorted(answers.items())],
                  "shown": shown, "row": _row_json(row)}
+        try:
+            with timing.stage("results.csv and ledger rows"):
+                aside = self._spool.put({"csv": results_text(result, self.plan.rubric.count_suggested),
+                                         "ledger": kept_rows(fitted)})
+        except OSError as exc:
+            raise self._error(exc) from None
         with self._lock:
-            self._entries[result.student] = (json.dumps(entry), None)
+            self._entries[result.student] = (json.dumps(entry), None, aside)
         return row
 
     # ------------------------------------------------------------ shown elsewhere (showing.py)
@@ -164,16 +172,19 @@ class Outputs:
         self._last_run()
         self._manual_of("")
 
-    def entry_of(self, student: str) -> str:
-        """What this run keeps of a student it showed afresh (for the ledger), as JSON text."""
+    def entry_of(self, student: str) -> list:
+        """What this run keeps of a student it showed afresh: their ledger entry as JSON text,
+        and where the rest was set aside (spool.py)."""
         with self._lock:
-            return self._entries[student][0]
+            entry, _, aside = self._entries[student]
+            return [entry, aside]
 
-    def take(self, student: str, entry: str, written: int) -> None:
-        """A student another copy of the grader showed afresh: their entry (`entry_of`), and
-        the files it wrote."""
+    def take(self, student: str, entry: list, written: int) -> None:
+        """A student another copy of the grader showed afresh: what it keeps of them
+        (`entry_of`), and the files it wrote."""
+        text, aside = entry
         with self._lock:
-            self._entries[student] = (entry, None)
+            self._entries[student] = (text, None, aside)
             self.written += written
 
     @staticmethod
@@ -192,8 +203,9 @@ class Outputs:
         """gradebook.csv from the rows; in one pass over the submissions (same order):
         results.csv with the reviewers' scores applied, and the run in the ledger (one
         transaction; a failure leaves the previous results.csv and ledger as they were).
-        An unchanged student's rows are copied and their kept result referred to; only the
-        others' results are read again. Last, the folder's record of the rubric (record.py)."""
+        An unchanged student's rows are copied and their kept result referred to; the others'
+        rows and results, made when they were shown, are read back from where they were set
+        aside (spool.py). Last, the folder's record of the rubric (record.py)."""
         count_suggested = self.plan.rubric.count_suggested
         try:
             with timing.stage("gradebook.csv"):
@@ -203,17 +215,22 @@ class Outputs:
                 recording = ledger.recording(self.plan.rubric.title) if ledger is not None else _NoRun()
                 with recording as run:
                     for submission in submissions:
-                        entry, kept = self._entries.get(submission.student, (None, None))
+                        entry, kept, aside = self._entries.get(submission.student, (None, None, None))
                         if kept is not None and ledger is not None:
                             add(ledger.shown_csv(submission.student))
                             run.refer(kept)
                             continue
-                        fitted = self.fitted(store.load(submission))
-                        text = results_text(apply_manual(fitted, self.manual), count_suggested)
+                        if aside is not None:  # made when the student was shown
+                            made = self._spool.get(aside)
+                            text, kept = made["csv"], run.add_kept(*made["ledger"])
+                        else:
+                            fitted = self.fitted(store.load(submission))
+                            text = results_text(apply_manual(fitted, self.manual), count_suggested)
+                            kept = run.add(fitted)
                         add(text)
-                        kept = run.add(fitted)
                         if entry is not None:
                             run.show(submission.student, {**json.loads(entry), "kept": kept}, text)
+            self._spool.clear()
         except OSError as exc:
             raise self._error(exc) from None
         timing.add("results.csv and ledger", time.perf_counter() - started)
@@ -290,6 +307,9 @@ class _NoRun:
         return None
 
     def add(self, result: StudentResult) -> int:
+        return 0
+
+    def add_kept(self, digest: str, kept: list, checks: list) -> int:
         return 0
 
     def refer(self, kept: int) -> None:

@@ -3,9 +3,10 @@
 A student shown as last time is only looked up, by the grader. The others are shown afresh
 (outputs.py: their row, their feedback pages, what the ledger will keep of them), by
 forked copies of the grader when there are enough of them (copies.py): each copy sends
-back, per student, the row, the ledger entry and the number of files it wrote. Before the
-copies are forked the grader makes what each of them reads (outputs.ready_to_fork); the
-ledger and every file besides the feedback pages stay with the grader.
+back, per student, the row, the ledger entry, where it set aside their rows of results.csv
+and their result as the ledger keeps it (spool.py), and the number of files it wrote. Before
+the copies are forked the grader makes what each of them reads (outputs.ready_to_fork); the
+ledger and every file besides the feedback pages and the spool stay with the grader.
 """
 
 from __future__ import annotations

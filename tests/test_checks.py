@@ -644,6 +644,19 @@ def test_every_text_answer_of_a_submission_shares_one_time_budget():
     assert all(r.auto_points == 0 and "Not checked" in r.feedback for r in results)
 
 
+def test_a_criterion_met_by_its_first_pattern_spends_nothing_on_the_others():
+    """Its later patterns cannot change that it is met: a slow one is not tried, so the
+    submission's budget is left for its other answers."""
+    from grader.kinds.text import MatchBudget, _pattern_hit
+
+    answer = "LoRA " + "x" * 5000 + " and " + "a" * 5000
+    budget = MatchBudget()
+    assert _pattern_hit(["lora", "(x+x+)+y", "(a|aa)+z"], answer, budget) is True
+    assert budget.left > MatchBudget().left - 0.05
+    assert _pattern_hit(["adapter", "(x+x+)+y"], answer, budget) is None  # not found in time: unknown
+    assert _pattern_hit(["adapter", "prefix"], answer, MatchBudget()) is False
+
+
 def test_a_long_answer_is_cut_and_the_feedback_says_so(rubric):
     question, check = text_check(rubric, "1a")
     good = ("Pre-training is a first, generic training stage, before fine-tuning on tasks, "

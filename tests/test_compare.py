@@ -185,6 +185,34 @@ def test_non_finite_expected_entries_must_be_met_exactly():
     assert compare(expected, np.array([np.inf, 0.0, 1.0]), AUTO) is not None
 
 
+def test_the_quick_verdict_on_arrays_agrees_with_the_entry_by_entry_one():
+    """A right answer is told in a few array operations (`_all_close`); whatever it accepts,
+    the entry-by-entry rule must accept too, and it must accept every finite answer that
+    rule accepts, on answers near, at and across the tolerance, with NaN and infinities."""
+    from grader.compare import _all_close, _wrong_entries
+
+    rng = np.random.default_rng(15)
+    specials = np.array([np.nan, np.inf, -np.inf, 0.0, 1e308, -1e-308])
+    for trial in range(3000):
+        complex_ = trial % 5 == 0
+        shape = tuple(rng.integers(0, 4, size=rng.integers(0, 3)))
+        e = rng.normal(size=shape) * 10.0 ** rng.integers(-8, 8)
+        if complex_:
+            e = e + 1j * rng.normal(size=shape)
+        rtol, atol = (0.0, 0.0) if trial % 7 == 0 else (1e-5, float(rng.choice([0.0, 1e-8, 1e-3])))
+        a = e * (1 + rng.choice([0.0, 1e-7, 1e-5, 2e-5, 1e-3], size=shape)) + rng.choice([0.0, 1e-9, 1e-2], size=shape)
+        for target in (a, e):
+            if target.size and trial % 3 == 0:
+                target.flat[rng.integers(target.size)] = rng.choice(specials)
+        wrong, _ = _wrong_entries(e, a, rtol, atol)
+        quick = _all_close(e, a, rtol, atol)
+        assert not (quick and (wrong.any() or not np.isfinite(a).all())), (e, a, rtol, atol)
+        if np.isfinite(e).all() and np.isfinite(a).all() and not wrong.any():
+            assert quick, (e, a, rtol, atol)
+    assert compare(np.array([1.0, 2.0]), np.array([1.0, np.inf]), Rules(atol=np.inf)) == \
+        "returned infinite values in 1 of 2 entries"
+
+
 def test_complex_and_string_arrays():
     assert compare(np.array([1 + 1j]), np.array([1 + 1.00001j]), AUTO) is None
     assert compare(np.array([1 + 1j]), np.array([1 + 2j]), AUTO) is not None

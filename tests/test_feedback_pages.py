@@ -167,6 +167,13 @@ def test_called_names_takes_the_last_definition_and_skips_cells_that_do_not_pars
     assert called_names(cells[:2], {"fnn", "houlsby_fnn"}) == {"houlsby_fnn": {"fnn"}}
 
 
+def test_called_names_finds_a_definition_however_it_is_spaced_and_parses_only_cells_that_define_one():
+    cells = ["def\thoulsby_fnn(X):\n    return fnn(X)\n", "async def \\\n  lora_fnn(X):\n    return fnn(X)\n",
+             "def fnnx(X):\n    return fnn(X)\n", "x = fnn(1) +\n"]
+    assert called_names(cells, {"fnn", "houlsby_fnn", "lora_fnn"}) == {"houlsby_fnn": {"fnn"}, "lora_fnn": {"fnn"}}
+    assert called_names(cells, set()) == {}
+
+
 def test_a_failing_function_that_calls_a_failing_one_says_so(rubric):
     checks = (failing("2b", "fnn", "mistake"), failing("2c", "houlsby_fnn"), failing("2e", "lora_fnn"),
               passed("2e", "lora_delta", points=1.0))

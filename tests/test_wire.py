@@ -805,6 +805,35 @@ def test_unchanged_tells_an_argument_modified_in_place():
     assert not wire.unchanged(wire.encode([1]), [1.0])
 
 
+def test_a_plain_arrays_record_tells_what_its_encoding_tells():
+    """`record` keeps a plain array's bytes rather than its `.npy` text: an array changed in
+    place (a value, its dtype or shape reinterpreted, a NaN, the sign of a zero) is told the
+    same way; anything else is recorded by its encoding."""
+    def changes(value, change):
+        by_record, by_encoding = wire.record(value), wire.encode(value)
+        change(value)
+        return not wire.unchanged(by_record, value), not wire.unchanged(by_encoding, value)
+
+    def set_dtype(a):
+        a.dtype = np.int64
+
+    def set_shape(a):
+        a.shape = (1, 3)
+
+    def set_item(index, item):
+        return lambda a: a.__setitem__(index, item)
+
+    for change, expected in [(lambda a: None, False), (set_item(0, 2.0), True), (set_item(1, np.nan), True),
+                             (set_item(2, -0.0), True), (set_item(0, 1.0), False), (set_dtype, True),
+                             (set_shape, True)]:
+        assert changes(np.array([1.0, 2.0, 0.0]), change) == (expected, expected)
+    words = np.array(["a", "bc"])
+    assert changes(words, set_item(1, "b")) == (True, True)
+    assert type(wire.record(words)) is not dict and type(wire.record([np.zeros(2)])) is dict
+    assert not wire.unchanged(wire.record(np.zeros(2)), [0.0, 0.0])  # the type is part of the record
+    assert wire.unchanged(wire.record(np.zeros((2, 3)).T), np.zeros((2, 3)).T)  # in C order, whatever the layout
+
+
 @pytest.mark.parametrize("item", [1 + 2j, np.float64(1.5), (1, 2.5)], ids=lambda item: type(item).__name__)
 def test_what_the_encoder_accepts_the_runner_parses(item):
     """The encoder's bounds sit inside the runner's pre-parse bounds on a reply (JSON

@@ -389,7 +389,6 @@ def _strip_options(line: str) -> str:
 
 
 def _answer(request: dict, namespace: dict, wire, support, pristine: dict) -> dict:
-    _restore(pristine)
     name = request["name"]
     if name not in namespace:
         return {"status": "missing"}
@@ -404,7 +403,7 @@ def _answer(request: dict, namespace: dict, wire, support, pristine: dict) -> di
     given = [*args, *kwargs.values()]  # positional, then keyword: the order `mutated` counts in
     # a record of each argument as plain data: compared after the call without calling any
     # `__eq__` of the student's (or a DataFrame's, which would raise)
-    before = [wire.encode(arg) if not callable(arg) else None for arg in given]
+    before = [wire.record(arg) if not callable(arg) else None for arg in given]
     started = time.perf_counter()
     try:
         result = target(*args, **kwargs)
@@ -423,7 +422,6 @@ def _steps(request: dict, namespace: dict, wire, support, pristine: dict) -> dic
     """An object's case: make it with the class `name`, take every step with it, and report
     each step's outcome (made, self, a value, or the exception). After a step raises, the
     next steps still run on the same object; if making it raised, nothing more runs."""
-    _restore(pristine)
     name = request["name"]
     if name not in namespace:
         return {"status": "missing"}

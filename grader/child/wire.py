@@ -760,13 +760,29 @@ def _string_dtype(pandas, storage: str, na: str):
 # ---------------------------------------------------------------- helpers
 
 
-def unchanged(record, value) -> bool:
-    """Whether `value` is still the plain data `record` (its `encode` taken earlier): the
-    same types, dtypes, values and NaN positions, judged without calling any `__eq__` of
-    the value's; never raises. For telling whether a student's function changed an argument
-    in place: `record = encode(arg)` before the call, `unchanged(record, arg)` after it."""
+class _ArrayRecord(tuple):
+    """A plain array as `record` keeps it: its dtype, shape and bytes (C order)."""
+
+
+def record(value):
+    """What `unchanged` compares `value` with later: a plain array's dtype, shape and bytes
+    (no `.npy` text made twice per argument), anything else its `encode`."""
+    if type(value) is np.ndarray and value.dtype.kind in ARRAY_KINDS and value.dtype.fields is None:
+        return _ArrayRecord((value.dtype.str, value.shape, value.tobytes()))
+    return encode(value)
+
+
+def unchanged(before, value) -> bool:
+    """Whether `value` is still the plain data `before` (its `record`, or its `encode`,
+    taken earlier): the same types, dtypes, values and NaN positions, judged without calling
+    any `__eq__` of the value's; never raises. For telling whether a student's function
+    changed an argument in place: `before = record(arg)` before the call, `unchanged(before,
+    arg)` after it."""
     try:
-        return _same_record(record, encode(value))
+        if type(before) is _ArrayRecord:
+            return type(value) is np.ndarray and (value.dtype.str, value.shape) == before[:2] \
+                and value.tobytes() == before[2]
+        return _same_record(before, encode(value))
     except Exception:
         return False
 

@@ -139,8 +139,13 @@ def _pattern_hit(patterns: list[str], answer: str, budget: MatchBudget) -> bool 
     when the searches ran out of time without finding one."""
     if not patterns:
         return None
-    found = [_search_text(pattern, answer, budget) for pattern in patterns]
-    return True if True in found else None if None in found else False
+    unknown = False
+    for pattern in patterns:  # the first one found settles it
+        found = _search_text(pattern, answer, budget)
+        if found:
+            return True
+        unknown = unknown or found is None
+    return None if unknown else False
 
 
 def criterion_specs(check: TextCheck, hits: list[bool | None] | None = None) -> list[semantic.CriterionSpec]:
