@@ -61,11 +61,10 @@ class Outputs:
         self.written = 0  # feedback files this run wrote
         self._lock = threading.Lock()
         self._last: dict[str, str] | None = None  # what the last run showed, per student (JSON text)
-        # what this run shows, per student: the ledger's entry as JSON text (smaller in memory
-        # than the objects), and the kept result it refers to when the student is as last time,
-        # else where their rows of results.csv and their result as the ledger keeps it were
-        # set aside (spool.py)
-        self._entries: dict[str, tuple[str, int | None, list | None]] = {}
+        # what this run shows, per student: the id of the kept result it refers to when the
+        # student is as last time, else where their ledger entry, rows of results.csv and
+        # result as the ledger keeps it were set aside (spool.py): not in memory
+        self._entries: dict[str, int | list] = {}
         self._spool = Spool(out / ".grade" / "spool")
         self._own_manual: dict[str, list] | None = None
 
@@ -115,9 +114,10 @@ class Outputs:
             row = _row_from(entry["row"])
         except (KeyError, TypeError, ValueError):
             return None
-        text = self._last_run()[submission.student]
+        if type(entry["kept"]) is not int:  # not the id of a kept result: shown afresh
+            return None
         with self._lock:
-            self._entries[submission.student] = (text, entry["kept"], None)
+            self._entries[submission.student] = entry["kept"]
         return row
 
     def add(self, result: StudentResult, key: str = "", stamp: list[int] | None = None) -> StudentRow:
@@ -151,12 +151,12 @@ class Outputs:
                  "shown": shown, "row": _row_json(row)}
         try:
             with timing.stage("results.csv and ledger rows"):
-                aside = self._spool.put({"csv": results_text(result, self.plan.rubric.count_suggested),
+                aside = self._spool.put({"entry": entry, "csv": results_text(result, self.plan.rubric.count_suggested),
                                          "ledger": kept_rows(fitted)})
         except OSError as exc:
             raise self._error(exc) from None
         with self._lock:
-            self._entries[result.student] = (json.dumps(entry), None, aside)
+            self._entries[result.student] = aside
         return row
 
     # ------------------------------------------------------------ shown elsewhere (showing.py)
@@ -172,19 +172,16 @@ class Outputs:
         self._last_run()
         self._manual_of("")
 
-    def entry_of(self, student: str) -> list:
-        """What this run keeps of a student it showed afresh: their ledger entry as JSON text,
-        and where the rest was set aside (spool.py)."""
+    def aside_of(self, student: str) -> list:
+        """Where what this run keeps of a student it showed afresh was set aside (spool.py)."""
         with self._lock:
-            entry, _, aside = self._entries[student]
-            return [entry, aside]
+            return self._entries[student]
 
-    def take(self, student: str, entry: list, written: int) -> None:
-        """A student another copy of the grader showed afresh: what it keeps of them
-        (`entry_of`), and the files it wrote."""
-        text, aside = entry
+    def take(self, student: str, aside: list, written: int) -> None:
+        """A student another copy of the grader showed afresh: where it set aside what this
+        run keeps of them (`aside_of`), and the files it wrote."""
         with self._lock:
-            self._entries[student] = (text, None, aside)
+            self._entries[student] = aside
             self.written += written
 
     @staticmethod
@@ -215,21 +212,19 @@ class Outputs:
                 recording = ledger.recording(self.plan.rubric.title) if ledger is not None else _NoRun()
                 with recording as run:
                     for submission in submissions:
-                        entry, kept, aside = self._entries.get(submission.student, (None, None, None))
-                        if kept is not None and ledger is not None:
+                        shown = self._entries.get(submission.student)
+                        if type(shown) is int and ledger is not None:  # as last time
                             add(ledger.shown_csv(submission.student))
-                            run.refer(kept)
-                            continue
-                        if aside is not None:  # made when the student was shown
-                            made = self._spool.get(aside)
-                            text, kept = made["csv"], run.add_kept(*made["ledger"])
+                            run.refer(shown)
+                        elif type(shown) is list:  # shown afresh: made then, and set aside
+                            made = self._spool.get(shown)
+                            kept = run.add_kept(*made["ledger"])
+                            add(made["csv"])
+                            run.show(submission.student, {**made["entry"], "kept": kept}, made["csv"])
                         else:
                             fitted = self.fitted(store.load(submission))
-                            text = results_text(apply_manual(fitted, self.manual), count_suggested)
-                            kept = run.add(fitted)
-                        add(text)
-                        if entry is not None:
-                            run.show(submission.student, {**json.loads(entry), "kept": kept}, text)
+                            add(results_text(apply_manual(fitted, self.manual), count_suggested))
+                            run.add(fitted)
             self._spool.clear()
         except OSError as exc:
             raise self._error(exc) from None

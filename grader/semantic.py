@@ -202,9 +202,7 @@ def _load_model() -> _Model:
     except Exception as exc:  # noqa: BLE001
         raise ModelUnavailable(f"the wordllama model weights could not be loaded offline ({exc}): "
                                f"reinstall the package with its weights: {INSTALL}") from None
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_str(loaded.tokenizer.to_str())  # a copy of our own: no padding, no truncation
+    tokenizer = loaded.tokenizer  # ours alone now (nothing else keeps `loaded`): no padding, no truncation
     tokenizer.no_padding()
     tokenizer.no_truncation()
     vectors = np.asarray(loaded.embedding, dtype=np.float32)

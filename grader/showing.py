@@ -3,7 +3,7 @@
 A student shown as last time is only looked up, by the grader. The others are shown afresh
 (outputs.py: their row, their feedback pages, what the ledger will keep of them), by
 forked copies of the grader when there are enough of them (copies.py): each copy sends
-back, per student, the row, the ledger entry, where it set aside their rows of results.csv
+back, per student, the row, where it set aside their ledger entry, their rows of results.csv
 and their result as the ledger keeps it (spool.py), and the number of files it wrote. Before
 the copies are forked the grader makes what each of them reads (outputs.ready_to_fork); the
 ledger and every file besides the feedback pages and the spool stay with the grader.
@@ -37,12 +37,12 @@ def show_all(count: int, as_last_time: Callable[[int], StudentRow | None], afres
         def work(position: int) -> dict:
             before = outputs.written
             row = afresh(position)
-            return {"row": outputs.row_json(row), "entry": outputs.entry_of(row.student),
+            return {"row": outputs.row_json(row), "aside": outputs.aside_of(row.student),
                     "written": outputs.written - before}
 
         def take(index: int, outcome: dict) -> None:
             row = outputs.row_from(outcome["row"])
-            outputs.take(row.student, outcome["entry"], outcome["written"])
+            outputs.take(row.student, outcome["aside"], outcome["written"])
             rows[left[index]] = row
             if on_done:
                 on_done(left[index])

@@ -142,6 +142,24 @@ def test_a_ledger_entry_that_cannot_be_read_shows_that_student_again_and_no_othe
     assert kept["dave"] is not None and kept["erin"] is not None  # their entries are whole again
 
 
+def test_a_ledger_entry_that_refers_to_no_kept_result_shows_that_student_afresh(out):
+    """An entry whose `kept` is not the id of a kept result (a list, text, a bool) is not
+    taken as last time's: the student is shown afresh, and the run is written whole."""
+    with sqlite3.connect(out / "grade.db") as db:
+        db.execute("""update shown set entry = json_set(entry, '$.kept', json('["x.jsonl", 0, 10]'))
+                      where student = 'frank'""")
+        db.execute("update shown set entry = json_set(entry, '$.kept', '3') where student = 'grace'")
+        db.execute("update shown set entry = json_set(entry, '$.kept', json('true')) where student = 'heidi'")
+    previous = {name: (out / name).read_text() for name in ("results.csv", "gradebook.csv")}
+    main(submissions=EXAMPLES, rubric=RUBRIC, out=out, jobs=2)
+    assert {name: (out / name).read_text() for name in previous} == previous
+    with sqlite3.connect(out / "grade.db") as db:
+        kept = dict(db.execute("select student, json_extract(entry, '$.kept') from shown"))
+        last = db.execute("select kept from run_students where run = (select max(id) from runs) order by position")
+        assert all(type(number) is int for number, in last)
+    assert all(type(kept[student]) is int for student in ("frank", "grace", "heidi"))
+
+
 def test_a_ledger_of_an_earlier_version_reads_the_same_once_converted(tmp_path):
     """Earlier ledgers kept a copy of every result per run in tables `results` and `students`."""
     with sqlite3.connect(tmp_path / "grade.db") as db:
