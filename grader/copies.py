@@ -22,14 +22,17 @@ from typing import Any
 from . import timing
 
 FORK_FROM = 64  # with fewer students, forking costs more than it saves
+CORES = os.cpu_count() or 1
 
 
 def copies_for(students: int, jobs: int) -> int:
-    """How many copies to fork for work on this many students: at most `jobs`, and at least
-    FORK_FROM / 2 students each; 1 (none) where the system cannot fork."""
+    """How many copies to fork for work on this many students: at most `jobs`, no more than
+    the cores (a copy only computes; each one more would load the sentence model once more
+    for nothing), and at least FORK_FROM / 2 students each; 1 (none) where the system cannot
+    fork."""
     if not hasattr(os, "fork") or students < FORK_FROM:
         return 1
-    return max(1, min(jobs, students // (FORK_FROM // 2)))
+    return max(1, min(jobs, CORES, students // (FORK_FROM // 2)))
 
 
 def in_copies(tasks: Sequence[Any], work: Callable[[Any], dict], copies: int,

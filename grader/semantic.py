@@ -68,7 +68,7 @@ nearest ones are and how much they agree; lower for a flagged answer.
 from __future__ import annotations
 
 import functools
-import logging
+import importlib.util
 import math
 import re
 import threading
@@ -83,6 +83,7 @@ import numpy as np
 from .errors import GradeError
 
 DIM = 256
+WEIGHTS = "l2_supercat"  # the wordllama model, as its files in the package are named
 BATCH = 512  # answers scored together as one matrix
 MAX_WORDS = 50_000  # word vectors kept per process (about 50 MB)
 MODEL = "WordLlama l2_supercat, 256 dimensions (static token embeddings, mean-pooled; runs offline on the CPU)"
@@ -184,28 +185,29 @@ def _load() -> _Model:
 
 
 def _load_model() -> _Model:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+    """The weights and tokenizer the wordllama package ships, read as its own `WordLlama.load`
+    reads them (safetensors, tokenizers), without importing the package: its import alone
+    (an HTTP client for downloads, and the root logger configured) took 0.34 s, more than
+    reading the model does, in every process that suggests."""
     try:
-        import wordllama
-        from wordllama import WordLlama
-    except Exception as exc:  # noqa: BLE001 - missing or broken: either way, say what to install
-        raise ModelUnavailable(f"scoring free text by meaning needs the wordllama package ({exc}): {INSTALL}") from None
-    finally:  # importing wordllama configures the root logger; leave the caller's logging alone
-        for handler in root.handlers[:]:
-            if handler not in handlers:
-                root.removeHandler(handler)
-        root.setLevel(level)
+        spec = importlib.util.find_spec("wordllama")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable(f"scoring free text by meaning needs the wordllama package: {INSTALL}")
+    root = Path(next(iter(spec.submodule_search_locations)))
     try:
-        loaded = WordLlama.load(config="l2_supercat", dim=DIM, cache_dir=Path(wordllama.__file__).parent,
-                                disable_download=True)
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
+
+        with safe_open(str(root / "weights" / f"{WEIGHTS}_{DIM}.safetensors"), framework="np", device="cpu") as data:
+            vectors = np.ascontiguousarray(data.get_tensor("embedding.weight"), dtype=np.float32)
+        tokenizer = Tokenizer.from_file(str(root / "tokenizers" / f"{WEIGHTS}_tokenizer_config.json"))
     except Exception as exc:  # noqa: BLE001
         raise ModelUnavailable(f"the wordllama model weights could not be loaded offline ({exc}): "
                                f"reinstall the package with its weights: {INSTALL}") from None
-    tokenizer = loaded.tokenizer  # ours alone now (nothing else keeps `loaded`): no padding, no truncation
     tokenizer.no_padding()
     tokenizer.no_truncation()
-    vectors = np.asarray(loaded.embedding, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[1] != DIM:
         raise ModelUnavailable(f"the wordllama weights have shape {vectors.shape}, not (n, {DIM}): {INSTALL}")
     return _Model(tokenizer, vectors)

@@ -345,6 +345,16 @@ def test_embed_is_the_models_own_normalised():
     assert np.allclose(semantic.embed(texts), theirs, atol=1e-5)
 
 
+def test_the_model_is_read_without_importing_its_package():
+    """Importing wordllama (an HTTP client for downloads with it) cost more than reading the
+    model does, in every process that suggests: its files are read directly."""
+    code = ("import sys; from grader import semantic; semantic.embed(['x']); "
+            "print(sorted(m for m in ('wordllama', 'requests', 'urllib3') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[]"]
+
+
 def test_the_model_loads_once_for_all_threads(monkeypatch):
     monkeypatch.setattr(semantic, "_model", None)
     loads = []

@@ -53,6 +53,7 @@ def forked(monkeypatch, out: Path, submissions: Path = EXAMPLES, **options):
     """Grade the examples with the suggestions made, then every student shown, by two forked
     copies each; the summary, the number of copies forked, and what the progress bar heard."""
     monkeypatch.setattr(copies, "FORK_FROM", 2)
+    monkeypatch.setattr(copies, "CORES", 2)  # whatever the machine has
     forks, heard = [], []
     fork = os.fork
 
@@ -74,6 +75,16 @@ def forked(monkeypatch, out: Path, submissions: Path = EXAMPLES, **options):
     monkeypatch.setattr(pipeline, "grade_all", listening)
     summary = main(submissions=submissions, rubric=RUBRIC, out=out, jobs=2, progress=True, **options)
     return summary, len(forks), heard
+
+
+def test_no_more_copies_are_forked_than_the_cores_or_the_jobs(monkeypatch):
+    """A copy only computes (and each one that suggests loads the sentence model): the jobs
+    may outnumber the cores, which keep the sandboxes busy, but the copies may not."""
+    monkeypatch.setattr(copies, "CORES", 2)
+    assert [copies.copies_for(1000, jobs) for jobs in (1, 2, 3, 8)] == [1, 2, 2, 2]
+    monkeypatch.setattr(copies, "CORES", 8)
+    assert [copies.copies_for(students, 3) for students in (63, 64, 1000)] == [1, 2, 3]
+    assert copies.copies_for(100, 8) == 3  # at least FORK_FROM / 2 students each
 
 
 def test_students_shown_by_forked_copies_get_what_the_grader_alone_shows(alone, tmp_path, monkeypatch):
