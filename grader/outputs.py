@@ -29,7 +29,7 @@ from pathlib import Path
 from . import __version__, timing
 from .errors import OutputError
 from .feedback import render_html, render_markdown
-from .gradebook import gradebook_frame, results_file, results_text, write_atomically, write_csv
+from .gradebook import gradebook_text, results_file, results_text, write_atomically
 from .ledger import Ledger, apply_manual, kept_rows
 from .record import record_of, write_record
 from .reference import Plan
@@ -206,7 +206,7 @@ class Outputs:
         count_suggested = self.plan.rubric.count_suggested
         try:
             with timing.stage("gradebook.csv"):
-                write_csv(gradebook_frame(self.plan.rubric, rows), self.out / "gradebook.csv")
+                write_atomically(self.out / "gradebook.csv", gradebook_text(self.plan.rubric, rows))
             started = time.perf_counter()
             with results_file(self.out / "results.csv") as add:
                 recording = ledger.recording(self.plan.rubric.title) if ledger is not None else _NoRun()

@@ -288,3 +288,41 @@ def test_a_review_sheet_of_neutralised_cells_imports_back(attacked, every_output
     mine = next(r for r in results if from_spreadsheet(r["student"]) == ATTACKER and r["question"] == "1a")
     assert (mine["outcome"], mine["manual_points"], mine["reviewer"]) == ("reviewed", "0.5", "ta")
     assert "not an answer" in mine["feedback"] and not active(mine["feedback"])
+
+
+def test_the_gradebook_written_with_csv_is_what_pandas_wrote():
+    """gradebook.csv is written with `csv` (a run no longer imports pandas); on rows of every
+    kind (numbers as floats, ints and NaN, questions missing, late columns, text a spreadsheet
+    would run, quotes, line breaks) it is byte for byte what pandas' `to_csv` wrote."""
+    import datetime
+
+    import numpy as np
+    import pandas as pd
+
+    from grader.escaping import safe_frame
+    from grader.gradebook import gradebook_text
+    from grader.rubric import load_rubric
+    from grader.scoring import StudentRow
+
+    def with_pandas(rubric, rows):
+        late = ["submitted", "days_late", "late_penalty"] if rubric.deadline is not None else []
+        records = [{"student": row.student, **row.points, "submitted": row.submitted.isoformat() if row.submitted
+                    else "", "days_late": row.days_late, "late_penalty": row.late_penalty, "total": row.total,
+                    "max_total": rubric.max_total, "status": row.status} for row in rows]
+        frame = pd.DataFrame(records, columns=["student", *rubric.question_ids, *late, "total", "max_total", "status"])
+        return safe_frame(frame).to_csv(index=False, float_format="%.6g")
+
+    rubric = load_rubric(EXAMPLES.parent.parent / "rubrics" / "ex07.yaml")
+    late = rubric.model_copy(update={"deadline": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)})
+    rng = random.Random(7)
+    texts = ["ann", "=SUM(A1)", "+1", "a,b", 'q"uote', "line\nbreak", "cr\rhere", "-x", "@y", " lead", "\u00fcn\u00ef"]
+    numbers = [0.0, 2.0, 1.5, 1 / 3, 123456789.0, -0.0, float("nan"), 2, 7, np.float64(2.5)]
+    handed_in = [None, datetime.datetime(2026, 11, 1, 12, 0, tzinfo=datetime.timezone.utc)]
+    for _ in range(150):
+        rows = [StudentRow(rng.choice(texts), rng.choice(texts),
+                           {q: rng.choice(numbers) for q in rubric.question_ids if rng.random() > 0.1},
+                           rng.choice([55.0, 3, 1e-7, 12.5]), 0, submitted=rng.choice(handed_in),
+                           days_late=rng.choice([0.0, 1.25, 2]), late_penalty=rng.choice([0.0, 0.5]))
+                for _ in range(rng.randint(0, 5))]
+        for sheet in (rubric, late):
+            assert gradebook_text(sheet, rows) == with_pandas(sheet, rows)
