@@ -2,8 +2,8 @@
 
 The gradebook is written from one small row per student, the results are streamed; both with
 `csv`. Both are written atomically (a temporary file, then `os.replace`), so a reader
-never sees half a file. Every CSV file we write goes through `csv_writer` or `write_csv`, so
-no string cell starts like a spreadsheet formula (`escaping.spreadsheet_safe`); whoever reads
+never sees half a file. Every CSV file we write goes through `csv_writer`, `write_csv` or
+`gradebook_text`, so no string cell starts like a spreadsheet formula (`escaping.spreadsheet_safe`); whoever reads
 one back undoes that with `escaping.from_spreadsheet`.
 """
 
