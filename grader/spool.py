@@ -1,9 +1,9 @@
 """What showing a student adds to results.csv and the ledger, set aside until the run is written.
 
 Whoever shows a student afresh (the grader, or a forked copy of it: showing.py) has their
-fitted result in hand; it makes their rows of results.csv and what the ledger keeps of the
-result there (`Outputs.add`), and appends them as one JSON line to a file of its own process
-in OUT/.grade/spool/. Only where that line is (file, offset, length) stays in memory, and
+fitted result in hand; it makes their ledger entry (what they were shown), their rows of
+results.csv and what the ledger keeps of the result there (`Outputs.add`), and appends them
+as one JSON line to a file of its own process in OUT/.grade/spool/. Only where that line is (file, offset, length) stays in memory, and
 crosses from a copy. When the run is written (`Outputs.finish`) the lines are read back in
 the students' order, so the grader neither reads their results again nor makes those rows on
 its one thread while the other cores wait. The files are the grader's own (no student code
