@@ -13,6 +13,7 @@ module loaded, `Raised`, `as_plain`, `drawn`.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import sys
@@ -50,9 +51,10 @@ class Plan:
     _drawn: dict = field(default_factory=dict, repr=False)  # (qid, check id, student) -> that student's plan
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    @property
+    @functools.cached_property
     def per_student(self) -> list[tuple[Any, Any]]:
-        """The (question, check) pairs whose random arguments are drawn per student."""
+        """The (question, check) pairs whose random arguments are drawn per student (read
+        once: the rubric does not change, and every submission asks)."""
         return [(q, c) for q, c in self.rubric.checks() if getattr(c, "per_student", False)]
 
     def for_student(self, student: str) -> Plan:
