@@ -13,6 +13,7 @@ away by the next run if it was killed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -59,3 +60,5 @@ class Spool:
         self._readers.clear()
         for leftover in self.folder.glob("*.jsonl"):
             leftover.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # gone, or holding something not ours: left as it is
+            self.folder.rmdir()
