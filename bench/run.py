@@ -278,8 +278,8 @@ def main() -> None:
     parser.add_argument("--dask", action="store_true",
                         help="also grade on a local Dask cluster of --workers workers (grade --dask local)")
     args = parser.parse_args()
-    jobs = f"jobs={args.jobs}"
     args.jobs = args.jobs or default_jobs()
+    jobs = f"jobs={args.jobs}"  # the same for every engine graded (a baseline's default may differ)
     rows, stage_tables = [], []
     sizes = [int(n) for n in str(args.n).split(",")]
     args.n = sizes[-1]  # the size the engines and nbgrader are compared on

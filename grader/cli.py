@@ -215,7 +215,7 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
             students = _with_progress_bar(plan, found, runner, store, outputs, jobs, regrade)
         else:
             students = grade_all(plan, found, runner, store, outputs, jobs=jobs, regrade=regrade)
-    outputs.finish(students, found, store, ledger)
+    outputs.finish(students, found, ledger)
     ledger.close()
     return Summary(students, warnings, time.monotonic() - started)
 

@@ -35,7 +35,6 @@ from .record import record_of, write_record
 from .reference import Plan
 from .scoring import StudentResult, StudentRow, row_of
 from .spool import Spool
-from .store import ResultStore
 from .submissions import Submission
 from .suggestions import Suggestions, unscored
 from .untrusted import file_stem
@@ -113,8 +112,6 @@ class Outputs:
         try:
             row = _row_from(entry["row"])
         except (KeyError, TypeError, ValueError):
-            return None
-        if type(entry["kept"]) is not int:  # not the id of a kept result: shown afresh
             return None
         with self._lock:
             self._entries[submission.student] = entry["kept"]
@@ -195,15 +192,14 @@ class Outputs:
 
     # ------------------------------------------------------------ the whole class
 
-    def finish(self, rows: list[StudentRow], submissions: Iterable[Submission], store: ResultStore,
-               ledger: Ledger | None = None) -> None:
-        """gradebook.csv from the rows; in one pass over the submissions (same order):
-        results.csv with the reviewers' scores applied, and the run in the ledger (one
-        transaction; a failure leaves the previous results.csv and ledger as they were).
-        An unchanged student's rows are copied and their kept result referred to; the others'
-        rows and results, made when they were shown, are read back from where they were set
-        aside (spool.py). Last, the folder's record of the rubric (record.py)."""
-        count_suggested = self.plan.rubric.count_suggested
+    def finish(self, rows: list[StudentRow], submissions: Iterable[Submission], ledger: Ledger | None = None) -> None:
+        """gradebook.csv from the rows; in one pass over the submissions (same order, every
+        one of them shown by this run): results.csv with the reviewers' scores applied, and
+        the run in the ledger (one transaction; a failure leaves the previous results.csv
+        and ledger as they were). An unchanged student's rows are copied and their kept
+        result referred to; the others' rows and results, made when they were shown, are
+        read back from where they were set aside (spool.py). Last, the folder's record of
+        the rubric (record.py)."""
         try:
             with timing.stage("gradebook.csv"):
                 write_atomically(self.out / "gradebook.csv", gradebook_text(self.plan.rubric, rows))
@@ -212,19 +208,15 @@ class Outputs:
                 recording = ledger.recording(self.plan.rubric.title) if ledger is not None else _NoRun()
                 with recording as run:
                     for submission in submissions:
-                        shown = self._entries.get(submission.student)
-                        if type(shown) is int and ledger is not None:  # as last time
+                        shown = self._entries[submission.student]
+                        if type(shown) is int:  # as last time (only a ledger says so)
                             add(ledger.shown_csv(submission.student))
                             run.refer(shown)
-                        elif type(shown) is list:  # shown afresh: made then, and set aside
-                            made = self._spool.get(shown)
-                            kept = run.add_kept(*made["ledger"])
-                            add(made["csv"])
-                            run.show(submission.student, {**made["entry"], "kept": kept}, made["csv"])
-                        else:
-                            fitted = self.fitted(store.load(submission))
-                            add(results_text(apply_manual(fitted, self.manual), count_suggested))
-                            run.add(fitted)
+                            continue
+                        made = self._spool.get(shown)  # shown afresh: made then, and set aside
+                        kept = run.add_kept(*made["ledger"])
+                        add(made["csv"])
+                        run.show(submission.student, {**made["entry"], "kept": kept}, made["csv"])
             self._spool.clear()
         except OSError as exc:
             raise self._error(exc) from None
@@ -245,10 +237,11 @@ class Outputs:
 
     def _last_of(self, student: str, key: str, stamp: list[int] | None) -> tuple[dict, dict | None]:
         """The last run's entry of a student and the answers it showed them with, when it
-        refers to the kept result `key` (of the submission as `stamp` found it); else None."""
+        refers to the kept result `key` (of the submission as `stamp` found it) by its id;
+        else None."""
         entry = self._last_entry(student) or {}
         if stamp is None or entry.get("key") != key or entry.get("stamp") != stamp \
-                or "kept" not in entry or not isinstance(entry.get("answers"), list):
+                or type(entry.get("kept")) is not int or not isinstance(entry.get("answers"), list):
             return entry, None
         try:
             return entry, {(str(question), str(check)): str(answer) for question, check, answer in entry["answers"]}
@@ -300,9 +293,6 @@ class _NoRun:
 
     def __exit__(self, *exc_info) -> None:
         return None
-
-    def add(self, result: StudentResult) -> int:
-        return 0
 
     def add_kept(self, digest: str, kept: list, checks: list) -> int:
         return 0
