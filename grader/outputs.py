@@ -35,6 +35,7 @@ from .record import record_of, write_record
 from .reference import Plan
 from .scoring import StudentResult, StudentRow, row_of
 from .spool import Spool
+from .answerbook import AnswerBook
 from .submissions import Submission
 from .suggestions import Suggestions, unscored
 from .untrusted import file_stem
@@ -65,6 +66,8 @@ class Outputs:
         # result as the ledger keeps it were set aside (spool.py): not in memory
         self._entries: dict[str, int | list] = {}
         self._spool = Spool(out / ".grade" / "spool")
+        # every student's answers awaiting a suggestion, and then the suggestions: on disk
+        self.answers = AnswerBook(out / ".grade" / "answers.db")
         self._own_manual: dict[str, list] | None = None
 
     def prepare(self) -> None:
@@ -76,6 +79,7 @@ class Outputs:
                              *self.out.glob(".grade/*/.*.tmp")]:
                 leftover.unlink(missing_ok=True)
             self._spool.clear()
+            self.answers.clear()
             probe = self.out / ".grade" / ".writable"
             probe.write_text("")
             probe.unlink()
@@ -88,10 +92,13 @@ class Outputs:
             self.suggest({result.student: unscored(result)})
         return self.suggestions.fill(result)
 
-    def suggest(self, answers: dict[str, dict[tuple[str, str], str]]) -> None:
+    def suggest(self, answers: dict[str, dict[tuple[str, str], str]] | None = None) -> None:
         """Free-text points are suggested with the class's answers (every student's
-        `unscored`), before any student is shown."""
-        self.suggestions = Suggestions(self.plan.rubric, answers, self.reviewed, self.manual.keys(), self.roster)
+        `unscored`; by default those `answers.add` kept), before any student is shown."""
+        if answers is None:
+            self.answers.flush()
+        self.suggestions = Suggestions(self.plan.rubric, self.answers if answers is None else answers,
+                                       self.reviewed, self.manual.keys(), self.roster)
 
     # ------------------------------------------------------------ one student
 
@@ -168,6 +175,7 @@ class Outputs:
                 self.suggestions.score_all(copies)
         self._last_run()
         self._manual_of("")
+        self.answers.release()
 
     def aside_of(self, student: str) -> list:
         """Where what this run keeps of a student it showed afresh was set aside (spool.py)."""
@@ -220,6 +228,7 @@ class Outputs:
             self._spool.clear()
         except OSError as exc:
             raise self._error(exc) from None
+        self.answers.clear()
         timing.add("results.csv and ledger", time.perf_counter() - started)
         write_record(self.out, self.record)
 

@@ -6,8 +6,10 @@ Each step is one function so the order is visible and a step can be swapped in t
 
 from __future__ import annotations
 
+import collections
 import threading
 from collections.abc import Callable
+from typing import Any
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -83,10 +85,10 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
                 store.put(submission, result, key)
         return result
 
-    def keep_one(submission: Submission) -> tuple[str, dict, bool]:
-        """The submission's key, its answers awaiting a suggestion, and whether they are
-        the last run's (its result then stays unread). Only the answers stay in memory."""
-        key = ""
+    def keep_one(position: int) -> tuple[str, bool]:
+        """The submission's key, and whether its answers awaiting a suggestion are the last
+        run's (its result then stays unread); the answers wait on disk (answerbook.py)."""
+        submission, key = submissions[position], ""
         try:
             with timing.stage("cache key"):
                 key = store.key(submission)
@@ -101,20 +103,21 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
             problem = f"the grader could not grade this submission ({type(exc).__name__}: {exc}); grade it again"
             result = bounded(not_graded(plan, replace(submission, status="error", problem=problem)))
             store.put(submission, result, key or None)
+        outputs.answers.add(position, submission.student, unscored(result) if result is not None else answers)
         if on_done:
             on_done(submission.student, "graded")
-        return key, unscored(result) if result is not None else answers, result is None
+        return key, result is None
 
     def as_last_time(position: int) -> StudentRow | None:
         """The student's row, if nothing they are shown changed since the last run."""
-        submission, (key, _, unread) = submissions[position], kept[position]
+        submission, (key, unread) = submissions[position], kept[position]
         if not unread:
             return None
         with timing.stage("unchanged look-up"):
             return outputs.unchanged(submission, key, store.stamp(submission))
 
     def afresh(position: int) -> StudentRow:
-        submission, (key, _, _) = submissions[position], kept[position]
+        submission, (key, _) = submissions[position], kept[position]
         with timing.stage("read kept result"):
             result = store.load(submission)
         return outputs.add(result, key, store.stamp(submission))
@@ -122,21 +125,34 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
     pool = ThreadPoolExecutor(max_workers=THREADS_PER_JOB * max(1, jobs))
     try:
         with timing.stage("grading (wall)"):
-            futures = [pool.submit(keep_one, submission) for submission in submissions]
-            kept = [future.result() for future in futures]
+            kept = _in_order(pool, keep_one, len(submissions), WINDOW_PER_JOB * max(1, jobs))
     except BaseException:
         runner.abort()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     finally:
         pool.shutdown(wait=True)
-    outputs.suggest({s.student: answers for s, (_, answers, _) in zip(submissions, kept)})
+    outputs.suggest()
     shown = (lambda position: on_done(submissions[position].student, "shown")) if on_done else None
     with timing.stage("showing (wall)"):
         return show_all(len(submissions), as_last_time, afresh, outputs, max(1, jobs), shown)
 
 
 THREADS_PER_JOB = 2
+WINDOW_PER_JOB = 16  # submissions handed to the threads ahead of the oldest unfinished one
+
+
+def _in_order(pool: ThreadPoolExecutor, work: Callable[[int], Any], count: int, window: int) -> list:
+    """[work(0), ..., work(count - 1)] done by `pool`, at most `window` of them handed over
+    at once: what waits to be graded costs no memory however large the class."""
+    done: list = []
+    running: collections.deque = collections.deque()
+    for position in range(count):
+        if len(running) >= window:
+            done.append(running.popleft().result())
+        running.append(pool.submit(work, position))
+    done += [future.result() for future in running]
+    return done
 
 
 class _Gated:

@@ -20,6 +20,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import replace
 
 from . import semantic
+from .answerbook import AnswerBook
 from .copies import in_copies
 from .kinds.text import TO_SUGGEST, MatchBudget, suggest_answers, suggested
 from .scoring import StudentResult
@@ -35,51 +36,45 @@ def unscored(result: StudentResult) -> dict[Where, str]:
 
 class Suggestions:
     """Every check's suggestions for the class. `answers`: per student, their unscored
-    answers (`unscored`); `reviewed`: per check, the answers reviewers scored; `decided`:
-    the (student, question, check) a reviewer scored; `enrolled`: the students whose answers
-    make the class (with a roster: one person handing in under several ids is one student,
-    the others are placed among the class but do not move it); None: everyone's."""
+    answers (`unscored`), or an AnswerBook that holds them on disk (answerbook.py);
+    `reviewed`: per check, the answers reviewers scored; `decided`: the (student, question,
+    check) a reviewer scored; `enrolled`: the students whose answers make the class (with a
+    roster: one person handing in under several ids is one student, the others are placed
+    among the class but do not move it); None: everyone's."""
 
-    def __init__(self, rubric, answers: Mapping[str, Mapping[Where, str]],
+    def __init__(self, rubric, answers: Mapping[str, Mapping[Where, str]] | AnswerBook,
                  reviewed: Mapping[Where, list[semantic.Labelled]] | None = None,
                  decided: Collection[tuple[str, str, str]] = (), enrolled: Collection[str] | None = None) -> None:
         self.reviewed = reviewed or {}
         self.decided = frozenset(decided)
         self.enrolled = None if enrolled is None else frozenset(enrolled)
         self._specs = {(q.id, c.id): (q, c) for q, c in rubric.checks() if c.kind == "text"}
-        self._class: dict[Where, dict[str, str]] = {}  # per check: student -> answer
-        for student, own in answers.items():
-            for where, answer in own.items():
-                if where in self._specs:
-                    self._class.setdefault(where, {})[student] = answer
-        self._scored: dict[Where, dict[str, tuple[semantic.Suggestion, list[str]]]] = {}
+        self._book = answers if isinstance(answers, AnswerBook) else _InMemory(answers)
         self._budgets: dict[str, MatchBudget] = {}  # one per submission, for all its pattern searches
         self._digests: dict[Where, str] = {}
-        self._cohorts: dict[Where, list[str]] = {}
 
     def digest(self, where: Where) -> str:
         """What a check's suggestions depend on besides the answer: the class's answers and
         the reviewed answers with their points."""
         if where not in self._digests:
-            answers = sorted(self._cohort(where))
-            labelled = [(a.answer, a.points) for a in self.reviewed.get(where, ())]
-            text = json.dumps([answers, labelled], ensure_ascii=False)
-            self._digests[where] = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+            self._digests[where] = self._book.digest(where) or self._digest_of(where, self._book.members(where))
         return self._digests[where]
 
     def score_all(self, copies: int = 1) -> None:
         """Every check's suggestions and digest, made now rather than when first asked for;
         with `copies` > 1 the checks are shared among that many forked copies of the grader
-        (copies.py), and those no copy sent back are scored here."""
-        todo = [where for where in self._class if where not in self._scored]
+        (copies.py), and those no copy made are scored here."""
+        todo = [where for where in self._book.checks() if where in self._specs and not self._book.is_scored(where)]
         if copies > 1 and len(todo) > 1:
+            self._book.release()
             in_copies(todo, self._scored_data, min(copies, len(todo)),
                       lambda index, outcome: self._take(todo[index], outcome))
         for where in todo:
-            if where not in self._scored:
+            if not self._book.is_scored(where):
                 self._score(where)
-        for where in self._class:
-            self.digest(where)
+        for where in self._book.checks():
+            if where in self._specs:
+                self.digest(where)
 
     def fill(self, result: StudentResult) -> StudentResult:
         """The result with a suggestion for each answer that awaited one."""
@@ -90,12 +85,13 @@ class Suggestions:
             where = (check.question, check.check)
             if check.outcome == TO_SUGGEST and where in self._specs:
                 question, spec = self._specs[where]
-                among, labelled = self._context(result.student, where)
-                if self._class.get(where, {}).get(result.student) == check.answer:
-                    if where not in self._scored:
+                labelled = self._context(result.student, where)[1]
+                if self._book.answer(result.student, where) == check.answer:
+                    if not self._book.is_scored(where):
                         self._score(where)
-                    suggestion, unchecked = self._scored[where][result.student]
+                    suggestion, unchecked = _from_data(self._book.scored(where, result.student))
                 else:  # not an answer the class was made of: placed among it, moving nobody's
+                    among, labelled = self._context(result.student, where, among=True)
                     [(suggestion, unchecked)] = suggest_answers(
                         question, spec, [check.answer], [self._budgets.setdefault(result.student, MatchBudget())],
                         cohort=among, reviewed=labelled)
@@ -104,55 +100,110 @@ class Suggestions:
             checks.append(check)
         return replace(result, checks=tuple(checks))
 
-    def _score(self, where: Where) -> None:
+    def _score(self, where: Where) -> str:
         """Every answer of the class to this check, in two batches: those no reviewer
-        decided, placed among the class's and fitted to the reviewed; the decided, alone."""
+        decided, placed among the class's and fitted to the reviewed; the decided, alone.
+        Kept with the check's digest, which is returned."""
         question, spec = self._specs[where]
-        members = self._class.get(where, {})
+        members = self._book.members(where)
+        cohort = self._cohort(members)
         open_ = [s for s in members if (s, *where) not in self.decided]
         decided = [s for s in members if (s, *where) in self.decided]
-        scored: dict[str, tuple[semantic.Suggestion, list[str]]] = {}
+        scored: dict[str, list] = {}
         for students in (open_, decided):
-            among, labelled = self._context(students[0], where) if students else ([], [])
+            among, labelled = (cohort, self.reviewed.get(where, [])) if students is open_ else ([], [])
             for start in range(0, len(students), BATCH):  # memory: a batch's word vectors at a time
                 batch = students[start:start + BATCH]
-                scored.update(zip(batch, suggest_answers(question, spec, [members[s] for s in batch],
-                                                         [self._budgets.setdefault(s, MatchBudget()) for s in batch],
-                                                         cohort=among, reviewed=labelled)))
-        self._scored[where] = scored
+                made = suggest_answers(question, spec, [members[s] for s in batch],
+                                       [self._budgets.setdefault(s, MatchBudget()) for s in batch],
+                                       cohort=among, reviewed=labelled)
+                scored.update((student, _data_of(*pair)) for student, pair in zip(batch, made))
+        digest = self._digest_of(where, members, cohort)
+        self._book.put_scored(where, scored, digest)
+        return digest
 
     def _scored_data(self, where: Where) -> dict:
-        """A check's suggestions as plain data (made in a copy of the grader)."""
-        self._score(where)
-        return {student: [s.points, s.max_points, [list(c) for c in s.criteria], s.confidence, list(s.flags),
-                          s.reasons, unchecked]
-                for student, (s, unchecked) in self._scored[where].items()}
+        """A check scored in a copy of the grader: kept where the grader reads it (the
+        AnswerBook), or sent back as plain data when the class is held in memory."""
+        digest = self._score(where)
+        if self._book.shared:
+            return {"digest": digest}
+        return {"digest": digest, "scored": {student: self._book.scored(where, student)
+                                             for student in self._book.members(where)}}
 
-    def _take(self, where: Where, data: dict) -> None:
-        """A check's suggestions as a copy of the grader made them (`_scored_data`). The
-        texts many answers share (criteria, flags, reasons) are kept once."""
-        once: dict = {}
-        same = lambda text: once.setdefault(text, text)  # noqa: E731
-        self._scored[where] = {
-            student: (semantic.Suggestion(points=points, max_points=maximum,
-                                          criteria=same(tuple((same(text), fraction) for text, fraction in criteria)),
-                                          confidence=confidence, flags=same(tuple(map(same, flags))),
-                                          reasons=same(reasons)),
-                      list(map(same, unchecked)))
-            for student, (points, maximum, criteria, confidence, flags, reasons, unchecked) in data.items()}
+    def _take(self, where: Where, outcome: dict) -> None:
+        """A check as a copy of the grader scored it (`_scored_data`)."""
+        if "scored" in outcome:
+            self._book.put_scored(where, outcome["scored"], outcome["digest"])
+        self._digests[where] = outcome["digest"]
 
-    def _context(self, student: str, where: Where) -> tuple[list[str], list[semantic.Labelled]]:
-        """What a student's answer is placed among and fitted to: the class's answers and the
-        reviewed ones; nothing for an answer a reviewer decided (it would be fitted to itself)."""
+    def _context(self, student: str, where: Where, among: bool = False) -> tuple[list[str], list[semantic.Labelled]]:
+        """What a student's answer is placed among (with `among`; else left empty) and fitted
+        to: the class's answers and the reviewed ones; nothing for an answer a reviewer
+        decided (it would be fitted to itself)."""
         if (student, *where) in self.decided:
             return [], []
-        return self._cohort(where), self.reviewed.get(where, [])
+        return self._cohort(self._book.members(where)) if among else [], self.reviewed.get(where, [])
 
-    def _cohort(self, where: Where) -> list[str]:
-        """The class's answers to a check: the enrolled students'. Made once per check: the
-        class does not change once made."""
-        if where not in self._cohorts:
-            members = self._class.get(where, {})
-            self._cohorts[where] = [answer for student, answer in members.items()
-                                    if self.enrolled is None or student in self.enrolled]
-        return self._cohorts[where]
+    def _cohort(self, members: Mapping[str, str]) -> list[str]:
+        """The class's answers to a check: the enrolled students'."""
+        return [answer for student, answer in members.items() if self.enrolled is None or student in self.enrolled]
+
+    def _digest_of(self, where: Where, members: Mapping[str, str], cohort: list[str] | None = None) -> str:
+        answers = sorted(self._cohort(members) if cohort is None else cohort)
+        labelled = [(a.answer, a.points) for a in self.reviewed.get(where, ())]
+        text = json.dumps([answers, labelled], ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class _InMemory:
+    """The class's answers and suggestions held in memory (one student's, or a test's):
+    AnswerBook's questions, answered from dicts."""
+
+    shared = False  # a forked copy's writes stay in the copy
+
+    def __init__(self, answers: Mapping[str, Mapping[Where, str]]) -> None:
+        self._class: dict[Where, dict[str, str]] = {}  # per check: student -> answer
+        for student, own in answers.items():
+            for where, answer in own.items():
+                self._class.setdefault(where, {})[student] = answer
+        self._scored: dict[Where, dict[str, list]] = {}
+        self._digests: dict[Where, str] = {}
+
+    def checks(self) -> list[Where]:
+        return list(self._class)
+
+    def members(self, where: Where) -> dict[str, str]:
+        return self._class.get(where, {})
+
+    def answer(self, student: str, where: Where) -> str | None:
+        return self._class.get(where, {}).get(student)
+
+    def put_scored(self, where: Where, scored: Mapping[str, list], digest: str | None = None) -> None:
+        self._scored[where] = dict(scored)
+        if digest is not None:
+            self._digests[where] = digest
+
+    def is_scored(self, where: Where) -> bool:
+        return where in self._scored
+
+    def scored(self, where: Where, student: str) -> list | None:
+        return self._scored.get(where, {}).get(student)
+
+    def digest(self, where: Where) -> str | None:
+        return self._digests.get(where)
+
+    def release(self) -> None:
+        return None
+
+
+def _data_of(suggestion: semantic.Suggestion, unchecked: list[str]) -> list:
+    """A suggestion and the criteria it could not check, as plain data (JSON)."""
+    s = suggestion
+    return [s.points, s.max_points, [list(c) for c in s.criteria], s.confidence, list(s.flags), s.reasons, list(unchecked)]
+
+
+def _from_data(data: list) -> tuple[semantic.Suggestion, list[str]]:
+    points, maximum, criteria, confidence, flags, reasons, unchecked = data
+    return (semantic.Suggestion(points=points, max_points=maximum, criteria=tuple((text, fraction) for text, fraction in criteria),
+                                confidence=confidence, flags=tuple(flags), reasons=reasons), list(unchecked))

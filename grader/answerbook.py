@@ -1,0 +1,180 @@
+"""The class's free-text answers awaiting a suggestion, and then their suggestions, on disk while a run lasts.
+
+Free-text points are suggested for the whole class at once (suggestions.py), so every
+student's answers wait until the last submission is graded. Held in memory they would make
+the grader grow with the class (some KB a student, and as much again for the suggestions);
+here they wait in an SQLite file of the run's own, OUT/.grade/answers.db: each answer with
+its student's place in the class, then each check's suggestions and digest, written by the
+copy of the grader that made them (copies.py) in one transaction. Only what one check or
+one student needs is read back, when it is needed. Each process opens its own connection (a
+forked copy never uses the grader's). The file is the grader's own (no student code runs in
+a process that opens it); it is removed when the run is written, or swept away by the next
+run if this one was killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping
+from functools import wraps
+from pathlib import Path
+
+from .errors import OutputError
+
+Where = tuple[str, str]  # (question, check)
+FLUSH_EVERY = 512  # answers written at once while submissions are graded
+
+_SCHEMA = """
+create table if not exists answers (position integer, student text, question text, check_id text, answer text);
+create index if not exists answers_of_check on answers (question, check_id, position);
+create index if not exists answers_of_student on answers (student, question, check_id);
+create table if not exists scored (question text, check_id text, student text, data text,
+                                   primary key (question, check_id, student)) without rowid;
+create table if not exists digests (question text, check_id text, digest text,
+                                    primary key (question, check_id)) without rowid;
+"""
+
+
+def _kept(method: Callable) -> Callable:
+    """A failure to read or write the file is the usual one-line output error."""
+    @wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, OSError) as exc:
+            raise OutputError(f"{self.path}: cannot keep the class's free-text answers there ({exc}); "
+                              "choose another folder with --out") from None
+    return guarded
+
+
+class AnswerBook:
+    """Answers (`add`, per student), then per check: its members, suggestions and digest."""
+
+    shared = True  # what a forked copy writes here, the grader reads
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._connection: tuple[int, sqlite3.Connection] | None = None
+        self._waiting: list[tuple] = []
+
+    # ------------------------------------------------------------ while grading
+
+    @_kept
+    def add(self, position: int, student: str, answers: Mapping[Where, str]) -> None:
+        """A student's answers awaiting a suggestion; `position`: their place in the class."""
+        name = _text(student)
+        rows = [(position, name, question, check, _text(answer)) for (question, check), answer in answers.items()]
+        with self._lock:
+            self._waiting += rows
+            if len(self._waiting) >= FLUSH_EVERY:
+                self._flush()
+
+    @_kept
+    def flush(self) -> None:
+        """Write what `add` holds still (before the class is read, or a copy forked)."""
+        with self._lock:
+            self._flush()
+
+    # ------------------------------------------------------------ per check, per student
+
+    @_kept
+    def checks(self) -> list[Where]:
+        """The checks with at least one answer, in the order their first answer came."""
+        return [(question, check) for question, check, _ in self._db().execute(
+            "select question, check_id, min(position) as first from answers group by question, check_id "
+            "order by first, question, check_id")]
+
+    @_kept
+    def members(self, where: Where) -> dict[str, str]:
+        """A check's answers, student -> answer, in the class's order."""
+        return {json.loads(student): json.loads(answer) for student, answer in self._db().execute(
+            "select student, answer from answers where question = ? and check_id = ? order by position", where)}
+
+    @_kept
+    def answer(self, student: str, where: Where) -> str | None:
+        found = self._db().execute("select answer from answers where student = ? and question = ? and check_id = ?",
+                                   (_text(student), *where)).fetchone()
+        return json.loads(found[0]) if found else None
+
+    @_kept
+    def put_scored(self, where: Where, scored: Mapping[str, list], digest: str | None = None) -> None:
+        """A check's suggestions (per student, as plain data) and digest, all or none."""
+        db = self._db()
+        with self._lock:
+            db.execute("begin immediate")
+            try:
+                db.executemany("insert or replace into scored values (?, ?, ?, ?)",
+                               [(*where, _text(student), _text(data)) for student, data in scored.items()])
+                if digest is not None:
+                    db.execute("insert or replace into digests values (?, ?, ?)", (*where, digest))
+                db.execute("commit")
+            except BaseException:
+                db.execute("rollback")
+                raise
+
+    @_kept
+    def is_scored(self, where: Where) -> bool:
+        return self._db().execute("select 1 from scored where question = ? and check_id = ? limit 1",
+                                  where).fetchone() is not None
+
+    @_kept
+    def scored(self, where: Where, student: str) -> list | None:
+        found = self._db().execute("select data from scored where question = ? and check_id = ? and student = ?",
+                                   (*where, _text(student))).fetchone()
+        return json.loads(found[0]) if found else None
+
+    @_kept
+    def digest(self, where: Where) -> str | None:
+        found = self._db().execute("select digest from digests where question = ? and check_id = ?", where).fetchone()
+        return found[0] if found else None
+
+    # ------------------------------------------------------------ the file
+
+    @_kept
+    def release(self) -> None:
+        """Close this process's connection (reopened when next needed): before a fork, so
+        that no copy inherits an open one, which SQLite forbids."""
+        with self._lock:
+            self._flush()
+            if self._connection is not None and self._connection[0] == os.getpid():
+                self._connection[1].close()
+            self._connection = None
+
+    @_kept
+    def clear(self) -> None:
+        """Close this process's connection and remove the file (also a killed run's)."""
+        with self._lock:
+            self._waiting.clear()
+        self.release()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+    def _flush(self) -> None:
+        if self._waiting:
+            db = self._db()
+            db.execute("begin immediate")
+            db.executemany("insert into answers values (?, ?, ?, ?, ?)", self._waiting)
+            db.execute("commit")
+            self._waiting.clear()
+
+    def _db(self) -> sqlite3.Connection:
+        """This process's connection: a forked copy opens its own."""
+        connection = self._connection
+        if connection is None or connection[0] != os.getpid():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            db.execute("pragma journal_mode = wal")  # copies write their checks while others read
+            db.execute("pragma synchronous = off")  # the run's own scratch: a crash redoes the run
+            db.executescript(_SCHEMA)
+            connection = self._connection = (os.getpid(), db)
+        return connection[1]
+
+
+def _text(value) -> str:
+    """Student text as the file keeps it: JSON in ASCII, so that any string (a lone surrogate
+    too) is kept exactly and every student's name has one spelling."""
+    return json.dumps(value)

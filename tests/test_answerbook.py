@@ -1,0 +1,142 @@
+"""The class's free-text answers and suggestions on disk while a run lasts (grader/answerbook.py):
+the same suggestions as the class held in memory, no memory that grows with the class, and
+nothing left behind for the next run to take."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tracemalloc
+
+import pytest
+
+from conftest import EXAMPLES, ROOT
+from grader.answerbook import AnswerBook
+from grader.cli import main
+from grader.kinds.text import judge_text
+from grader.pipeline import _in_order
+from grader.rubric import load_rubric
+from grader.scoring import StudentResult
+from grader.suggestions import Suggestions, unscored
+from test_text_learning import STRONG_CLASS, WEAK_CLASS
+
+RUBRIC = ROOT / "rubrics" / "ex07.yaml"
+
+
+@pytest.fixture(scope="module")
+def rubric():
+    return load_rubric(RUBRIC)
+
+
+def _class(rubric):
+    """Results of a class answering two free-text checks: weak and strong answers, a name and
+    an answer with a lone surrogate, an empty answer, a student off the roster."""
+    texts = [(q, c) for q, c in rubric.checks() if c.kind == "text"][:2]
+    answers = WEAK_CLASS + STRONG_CLASS + ["broken \udcff text", ""]
+    results = {}
+    for i, text in enumerate(answers):
+        name = "s\udce9" if i == 3 else f"s{i:02d}"
+        checks = tuple(judge_text(q, c, text if n == 0 else text[::-1], f"`ANSWER_{q.id.upper()}`", suggest=False)
+                       for n, (q, c) in enumerate(texts))
+        results[name] = StudentResult(name, "ok", checks)
+    return texts, results
+
+
+def test_the_class_kept_on_disk_gets_the_suggestions_the_class_in_memory_gets(rubric, tmp_path):
+    texts, results = _class(rubric)
+    where = (texts[0][0].id, texts[0][1].id)
+    enrolled = set(list(results)[:-3])  # the last three handed in under ids not on the roster
+    decided = {("s01", *where)}  # a reviewer scored s01's first answer
+    options = dict(decided=decided, enrolled=enrolled)
+    in_memory = Suggestions(rubric, {s: unscored(r) for s, r in results.items()}, **options)
+    book = AnswerBook(tmp_path / "answers.db")
+    for position, (student, result) in enumerate(results.items()):
+        book.add(position, student, unscored(result))
+    book.flush()
+    on_disk = Suggestions(rubric, book, **options)
+    on_disk.score_all(copies=2)  # two forked copies, each writing its check to the file
+    assert book.is_scored(where) and book.digest(where) is not None
+    for student, result in results.items():
+        assert on_disk.fill(result) == in_memory.fill(result), student
+    for q, c in texts:
+        assert on_disk.digest((q.id, c.id)) == in_memory.digest((q.id, c.id))
+    outsider = StudentResult("yan", "ok", (judge_text(*texts[0], STRONG_CLASS[1], "`X`", suggest=False),))
+    assert on_disk.fill(outsider) == in_memory.fill(outsider)  # placed among the class, moving nobody
+    book.clear()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_answers_waiting_for_their_suggestion_take_no_memory_that_grows_with_the_class(tmp_path):
+    book = AnswerBook(tmp_path / "answers.db")
+    answer = "An answer of some length. " * 200  # 5 KB
+    tracemalloc.start()
+    try:
+        for position in range(4000):  # 20 MB of answers
+            book.add(position, f"s{position:05d}", {("1a", "answer"): answer + str(position)})
+        book.flush()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20, peak
+    members = book.members(("1a", "answer"))
+    assert len(members) == 4000 and members["s03999"] == answer + "3999"
+    assert list(members)[:3] == ["s00000", "s00001", "s00002"]  # in the class's order
+    book.clear()
+
+
+def test_submissions_are_handed_to_the_threads_a_window_at_a_time():
+    from concurrent.futures import ThreadPoolExecutor
+
+    started, most_ahead = [], []
+
+    def work(position):
+        started.append(position)
+        most_ahead.append(max(started) - position)
+        return position * 2
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert _in_order(pool, work, 500, 12) == [2 * p for p in range(500)]
+    assert max(most_ahead) <= 12
+
+
+def test_a_killed_runs_answers_and_suggestions_are_swept_not_taken(tmp_path):
+    clean, out = tmp_path / "clean", tmp_path / "out"
+    main(submissions=EXAMPLES, rubric=RUBRIC, out=clean, jobs=2)
+    # a run killed after suggesting left its file; its suggestions give everyone full points
+    book = AnswerBook(out / ".grade" / "answers.db")
+    rubric = load_rubric(RUBRIC)
+    for q, c in rubric.checks():
+        if c.kind == "text":
+            full = [c.points, c.points, [], 1.0, [], "forged", []]
+            book.put_scored((q.id, c.id), {student: full for student in ("alice", "bob", "carol", "dave", "erin", "nina")}, "forged")
+    book.add(0, "alice", {("1a", "answer"): "forged"})
+    book.release()
+    main(submissions=EXAMPLES, rubric=RUBRIC, out=out, jobs=2)
+    assert not (out / ".grade" / "answers.db").exists()
+    with open(clean / "results.csv", newline="") as a, open(out / "results.csv", newline="") as b:
+        assert list(csv.reader(a)) == list(csv.reader(b))
+    assert "forged" not in (out / "results.csv").read_text()
+
+
+def test_a_copy_opens_its_own_connection(tmp_path):
+    """SQLite forbids using a connection across fork: a forked copy opens its own."""
+    book = AnswerBook(tmp_path / "answers.db")
+    book.add(0, "ann", {("1a", "answer"): "text"})
+    book.flush()
+    inherited = book._db()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if book._db() is not inherited and book.answer("ann", ("1a", "answer")) == "text" else 1)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    book.clear()
+
+
+def test_a_file_that_cannot_be_written_is_a_one_line_output_error(tmp_path):
+    from grader.errors import OutputError
+
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file where the folder would be")
+    book = AnswerBook(blocker / "answers.db")
+    with pytest.raises(OutputError, match="cannot keep the class's free-text answers there"):
+        book.add(0, "ann", {("1a", "answer"): "text"})
+        book.flush()
