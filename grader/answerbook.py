@@ -95,10 +95,13 @@ class AnswerBook:
             "select student, answer from answers where question = ? and check_id = ? order by position", where)}
 
     @_kept
-    def answer(self, student: str, where: Where) -> str | None:
-        found = self._db().execute("select answer from answers where student = ? and question = ? and check_id = ?",
-                                   (_text(student), *where)).fetchone()
-        return json.loads(found[0]) if found else None
+    def of_student(self, student: str) -> dict[Where, tuple[str, list | None]]:
+        """A student's answers, each with its suggestion if its check is scored."""
+        return {(question, check): (json.loads(answer), json.loads(data) if data is not None else None)
+                for question, check, answer, data in self._db().execute(
+                    "select a.question, a.check_id, a.answer, s.data from answers a left join scored s "
+                    "on s.question = a.question and s.check_id = a.check_id and s.student = a.student "
+                    "where a.student = ?", (_text(student),))}
 
     @_kept
     def put_scored(self, where: Where, scored: Mapping[str, list], digest: str | None = None) -> None:

@@ -6,7 +6,7 @@ Each step is one function so the order is visible and a step can be swapped in t
 
 from __future__ import annotations
 
-import collections
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -139,20 +139,36 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
 
 
 THREADS_PER_JOB = 2
-WINDOW_PER_JOB = 16  # submissions handed to the threads ahead of the oldest unfinished one
+WINDOW_PER_JOB = 16  # submissions handed to the threads and not yet finished, per job
 
 
 def _in_order(pool: ThreadPoolExecutor, work: Callable[[int], Any], count: int, window: int) -> list:
-    """[work(0), ..., work(count - 1)] done by `pool`, at most `window` of them handed over
-    at once: what waits to be graded costs no memory however large the class."""
-    done: list = []
-    running: collections.deque = collections.deque()
+    """[work(0), ..., work(count - 1)] done by `pool`, with at most `window` of them handed
+    over and unfinished at once: what waits to be graded costs no memory however large the
+    class, and one slow submission (an endless loop's timeout) holds up only its own place.
+    The first exception raised by one of them is raised, as soon as it is seen."""
+    results: list = [None] * count
+    room = threading.Semaphore(window)
+    failures: list[BaseException] = []
+
+    def take(position: int, future) -> None:
+        try:
+            results[position] = future.result()
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            room.release()
+
     for position in range(count):
-        if len(running) >= window:
-            done.append(running.popleft().result())
-        running.append(pool.submit(work, position))
-    done += [future.result() for future in running]
-    return done
+        room.acquire()
+        if failures:  # the caller stops the others
+            raise failures[0]
+        pool.submit(work, position).add_done_callback(functools.partial(take, position))
+    for _ in range(window):  # every one handed over has finished
+        room.acquire()
+        if failures:
+            raise failures[0]
+    return results
 
 
 class _Gated:

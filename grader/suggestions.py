@@ -81,15 +81,18 @@ class Suggestions:
         if not any(c.outcome == TO_SUGGEST for c in result.checks):
             return result
         checks = []
+        own = self._book.of_student(result.student)  # their answers in the class, each with its suggestion
         for check in result.checks:
             where = (check.question, check.check)
             if check.outcome == TO_SUGGEST and where in self._specs:
                 question, spec = self._specs[where]
                 labelled = self._context(result.student, where)[1]
-                if self._book.answer(result.student, where) == check.answer:
-                    if not self._book.is_scored(where):
+                answer, data = own.get(where, (None, None))
+                if answer == check.answer:
+                    if data is None:
                         self._score(where)
-                    suggestion, unchecked = _from_data(self._book.scored(where, result.student))
+                        data = self._book.scored(where, result.student)
+                    suggestion, unchecked = _from_data(data)
                 else:  # not an answer the class was made of: placed among it, moving nobody's
                     among, labelled = self._context(result.student, where, among=True)
                     [(suggestion, unchecked)] = suggest_answers(
@@ -176,8 +179,9 @@ class _InMemory:
     def members(self, where: Where) -> dict[str, str]:
         return self._class.get(where, {})
 
-    def answer(self, student: str, where: Where) -> str | None:
-        return self._class.get(where, {}).get(student)
+    def of_student(self, student: str) -> dict[Where, tuple[str, list | None]]:
+        return {where: (members[student], self._scored.get(where, {}).get(student))
+                for where, members in self._class.items() if student in members}
 
     def put_scored(self, where: Where, scored: Mapping[str, list], digest: str | None = None) -> None:
         self._scored[where] = dict(scored)

@@ -84,19 +84,50 @@ def test_answers_waiting_for_their_suggestion_take_no_memory_that_grows_with_the
     book.clear()
 
 
-def test_submissions_are_handed_to_the_threads_a_window_at_a_time():
+def test_submissions_are_handed_to_the_threads_a_window_at_a_time_and_a_slow_one_holds_up_only_itself():
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    started, most_ahead = [], []
+    others = threading.Event()
+    outstanding, most, lock = [0], [0], threading.Lock()
+
+    class Counting(ThreadPoolExecutor):
+        def submit(self, fn, *args):
+            with lock:
+                outstanding[0] += 1
+                most[0] = max(most[0], outstanding[0])
+            future = super().submit(fn, *args)
+            future.add_done_callback(lambda _: self._finished())
+            return future
+
+        def _finished(self):
+            with lock:
+                outstanding[0] -= 1
 
     def work(position):
-        started.append(position)
-        most_ahead.append(max(started) - position)
+        if position == 0:  # an endless loop's timeout: the others go on meanwhile
+            return others.wait(timeout=20)
+        if position == 499:
+            others.set()
         return position * 2
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        assert _in_order(pool, work, 500, 12) == [2 * p for p in range(500)]
-    assert max(most_ahead) <= 12
+    with Counting(max_workers=4) as pool:
+        assert _in_order(pool, work, 500, 12) == [True] + [2 * p for p in range(1, 500)]
+    assert most[0] <= 12
+
+
+def test_the_first_failure_of_a_submission_is_raised():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from grader.errors import OutputError
+
+    def work(position):
+        if position == 30:
+            raise OutputError("disk full")
+        return position
+
+    with ThreadPoolExecutor(max_workers=4) as pool, pytest.raises(OutputError, match="disk full"):
+        _in_order(pool, work, 500, 12)
 
 
 def test_a_killed_runs_answers_and_suggestions_are_swept_not_taken(tmp_path):
@@ -126,7 +157,7 @@ def test_a_copy_opens_its_own_connection(tmp_path):
     inherited = book._db()
     pid = os.fork()
     if pid == 0:
-        os._exit(0 if book._db() is not inherited and book.answer("ann", ("1a", "answer")) == "text" else 1)
+        os._exit(0 if book._db() is not inherited and book.of_student("ann") == {("1a", "answer"): ("text", None)} else 1)
     assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
     book.clear()
 
