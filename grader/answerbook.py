@@ -14,6 +14,7 @@ run if this one was killed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -106,18 +107,11 @@ class AnswerBook:
     @_kept
     def put_scored(self, where: Where, scored: Mapping[str, list], digest: str | None = None) -> None:
         """A check's suggestions (per student, as plain data) and digest, all or none."""
-        db = self._db()
-        with self._lock:
-            db.execute("begin immediate")
-            try:
-                db.executemany("insert or replace into scored values (?, ?, ?, ?)",
-                               [(*where, _text(student), _text(data)) for student, data in scored.items()])
-                if digest is not None:
-                    db.execute("insert or replace into digests values (?, ?, ?)", (*where, digest))
-                db.execute("commit")
-            except BaseException:
-                db.execute("rollback")
-                raise
+        rows = [(*where, _text(student), _text(data)) for student, data in scored.items()]
+        with self._lock, self._transaction() as db:
+            db.executemany("insert or replace into scored values (?, ?, ?, ?)", rows)
+            if digest is not None:
+                db.execute("insert or replace into digests values (?, ?, ?)", (*where, digest))
 
     @_kept
     def is_scored(self, where: Where) -> bool:
@@ -158,11 +152,21 @@ class AnswerBook:
 
     def _flush(self) -> None:
         if self._waiting:
-            db = self._db()
-            db.execute("begin immediate")
-            db.executemany("insert into answers values (?, ?, ?, ?, ?)", self._waiting)
-            db.execute("commit")
+            with self._transaction() as db:
+                db.executemany("insert into answers values (?, ?, ?, ?, ?)", self._waiting)
             self._waiting.clear()
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        """All of it written, or none (the caller holds the lock)."""
+        db = self._db()
+        db.execute("begin immediate")
+        try:
+            yield db
+        except BaseException:
+            db.execute("rollback")
+            raise
+        db.execute("commit")
 
     def _db(self) -> sqlite3.Connection:
         """This process's connection: a forked copy opens its own."""
