@@ -218,19 +218,22 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
                                (("roster", roster), ("timestamps", timestamps)) if path is not None})
     outputs.times, outputs.roster = times, set(enrolled) if enrolled is not None else None
     outputs.prepare()
-    ledger = Ledger(out)
-    outputs.manual, outputs.ledger = ledger.manual_scores(), ledger
-    outputs.reviewed = {key: [Labelled(answer, points) for answer, points in answers]
-                        for key, answers in ledger.reviewed_answers().items()}
-    store = ResultStore(out, plan, confinement.sandboxed, reuse=not force)
-    jobs = max(jobs or default_jobs(), cluster.slots if cluster else 1)
-    with cluster or Runner.for_rubric(spec, confinement=confinement) as runner:
-        if progress and found:
-            students = _with_progress_bar(plan, found, runner, store, outputs, jobs, regrade)
-        else:
-            students = grade_all(plan, found, runner, store, outputs, jobs=jobs, regrade=regrade)
-    outputs.finish(students, found, ledger)
-    ledger.close()
+    try:
+        ledger = Ledger(out)
+        outputs.manual, outputs.ledger = ledger.manual_scores(), ledger
+        outputs.reviewed = {key: [Labelled(answer, points) for answer, points in answers]
+                            for key, answers in ledger.reviewed_answers().items()}
+        store = ResultStore(out, plan, confinement.sandboxed, reuse=not force)
+        jobs = max(jobs or default_jobs(), cluster.slots if cluster else 1)
+        with cluster or Runner.for_rubric(spec, confinement=confinement) as runner:
+            if progress and found:
+                students = _with_progress_bar(plan, found, runner, store, outputs, jobs, regrade)
+            else:
+                students = grade_all(plan, found, runner, store, outputs, jobs=jobs, regrade=regrade)
+        outputs.finish(students, found, ledger)
+        ledger.close()
+    finally:
+        outputs.close()
     return Summary(students, warnings, time.monotonic() - started)
 
 

@@ -17,8 +17,10 @@ and their feedback files are written only when what they show changed.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import json
+import os
 import sys
 import threading
 import time
@@ -70,12 +72,15 @@ class Outputs:
         # every student's answers awaiting a suggestion, and then the suggestions: on disk
         self.answers = AnswerBook(out / ".grade" / "answers.db")
         self._own_manual: dict[str, list] | None = None
+        self._held = None  # the folder's lock while this run writes it (`prepare`, `close`)
 
     def prepare(self) -> None:
-        """Make sure results can be written before anything is graded, and sweep away the
-        temporary files of a run that was killed halfway through writing one."""
+        """Make sure results can be written before anything is graded, hold the folder for
+        this run (`close` lets it go), and sweep away the temporary files of a run that was
+        killed halfway through writing one."""
         try:
             (self.out / ".grade").mkdir(parents=True, exist_ok=True)
+            self._hold()
             for leftover in [*self.out.glob(".*.tmp"), *self.out.glob("*/.*.tmp"),
                              *self.out.glob(".grade/*/.*.tmp")]:
                 leftover.unlink(missing_ok=True)
@@ -86,6 +91,32 @@ class Outputs:
             probe.unlink()
         except OSError as exc:
             raise self._error(exc) from None
+
+    def close(self) -> None:
+        """Let the folder go: the run is written, or failed."""
+        if self._held is not None:
+            self._held.close()
+            self._held = None
+
+    def _hold(self) -> None:
+        """Hold OUT/.grade/run.lock while this run writes the folder (the kernel lets it go
+        when the run ends, however it ends): a second run into the same folder would sweep
+        away what this one set aside (its spool, the class's answers) and mix its results in."""
+        if self._held is not None:
+            return
+        handle = open(self.out / ".grade" / "run.lock", "a+", encoding="ascii")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read(20).strip()
+            handle.close()
+            raise OutputError(f"{self.out}: another grade run{f' (process {holder})' if holder.isdigit() else ''} "
+                              "is writing there; wait for it to end, or choose another folder with --out") from None
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._held = handle
 
     def fitted(self, result: StudentResult) -> StudentResult:
         """The result as the ledger keeps it: free-text points suggested, reviewers' scores apart."""

@@ -171,3 +171,34 @@ def test_a_file_that_cannot_be_written_is_a_one_line_output_error(tmp_path):
     with pytest.raises(OutputError, match="cannot keep the class's free-text answers there"):
         book.add(0, "ann", {("1a", "answer"): "text"})
         book.flush()
+
+
+def test_a_second_run_into_a_folder_being_written_stops_before_it_sweeps_anything(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from grader.errors import OutputError
+
+    out = tmp_path / "out"
+    (out / ".grade").mkdir(parents=True)
+    aside = out / ".grade" / "answers.db"
+    aside.write_bytes(b"the running run's answers")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"f = open({str(out / '.grade' / 'run.lock')!r}, 'a+')\n"
+        "fcntl.flock(f, fcntl.LOCK_EX)\n"
+        "f.truncate(0); f.write(str(os.getpid())); f.flush()\n"
+        "print('held', flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(OutputError, match=f"another grade run \\(process {holder.pid}\\) is writing there"):
+            main(submissions=EXAMPLES, rubric=RUBRIC, out=out, jobs=2)
+        assert aside.read_bytes() == b"the running run's answers"  # nothing of it swept
+    finally:
+        holder.kill()
+        holder.wait()
+    time.sleep(0.1)
+    main(submissions=EXAMPLES, rubric=RUBRIC, out=out, jobs=2)  # the folder is free again
+    assert not aside.exists() and (out / "gradebook.csv").is_file()
