@@ -29,10 +29,10 @@ Where = tuple[str, str]  # (question, check)
 FLUSH_EVERY = 512  # answers written at once while submissions are graded
 
 _SCHEMA = """
-create table if not exists answers (position integer, student text, question text, check_id text, answer text);
+create table if not exists answers (position integer, student blob, question text, check_id text, answer blob);
 create index if not exists answers_of_check on answers (question, check_id, position);
 create index if not exists answers_of_student on answers (student, question, check_id);
-create table if not exists scored (question text, check_id text, student text, data text,
+create table if not exists scored (question text, check_id text, student blob, data text,
                                    primary key (question, check_id, student)) without rowid;
 create table if not exists digests (question text, check_id text, digest text,
                                     primary key (question, check_id)) without rowid;
@@ -67,8 +67,8 @@ class AnswerBook:
     @_kept
     def add(self, position: int, student: str, answers: Mapping[Where, str]) -> None:
         """A student's answers awaiting a suggestion; `position`: their place in the class."""
-        name = _text(student)
-        rows = [(position, name, question, check, _text(answer)) for (question, check), answer in answers.items()]
+        name = _blob(student)
+        rows = [(position, name, question, check, _blob(answer)) for (question, check), answer in answers.items()]
         with self._lock:
             self._waiting += rows
             if len(self._waiting) >= FLUSH_EVERY:
@@ -92,22 +92,22 @@ class AnswerBook:
     @_kept
     def members(self, where: Where) -> dict[str, str]:
         """A check's answers, student -> answer, in the class's order."""
-        return {json.loads(student): json.loads(answer) for student, answer in self._db().execute(
+        return {_str(student): _str(answer) for student, answer in self._db().execute(
             "select student, answer from answers where question = ? and check_id = ? order by position", where)}
 
     @_kept
     def of_student(self, student: str) -> dict[Where, tuple[str, list | None]]:
         """A student's answers, each with its suggestion if its check is scored."""
-        return {(question, check): (json.loads(answer), json.loads(data) if data is not None else None)
+        return {(question, check): (_str(answer), json.loads(data) if data is not None else None)
                 for question, check, answer, data in self._db().execute(
                     "select a.question, a.check_id, a.answer, s.data from answers a left join scored s "
                     "on s.question = a.question and s.check_id = a.check_id and s.student = a.student "
-                    "where a.student = ?", (_text(student),))}
+                    "where a.student = ?", (_blob(student),))}
 
     @_kept
     def put_scored(self, where: Where, scored: Mapping[str, list], digest: str | None = None) -> None:
         """A check's suggestions (per student, as plain data) and digest, all or none."""
-        rows = [(*where, _text(student), _text(data)) for student, data in scored.items()]
+        rows = [(*where, _blob(student), json.dumps(data)) for student, data in scored.items()]
         with self._lock, self._transaction() as db:
             db.executemany("insert or replace into scored values (?, ?, ?, ?)", rows)
             if digest is not None:
@@ -121,7 +121,7 @@ class AnswerBook:
     @_kept
     def scored(self, where: Where, student: str) -> list | None:
         found = self._db().execute("select data from scored where question = ? and check_id = ? and student = ?",
-                                   (*where, _text(student))).fetchone()
+                                   (*where, _blob(student))).fetchone()
         return json.loads(found[0]) if found else None
 
     @_kept
@@ -182,7 +182,12 @@ class AnswerBook:
         return connection[1]
 
 
-def _text(value) -> str:
-    """Student text as the file keeps it: JSON in ASCII, so that any string (a lone surrogate
-    too) is kept exactly and every student's name has one spelling."""
-    return json.dumps(value)
+def _blob(text: str) -> bytes:
+    """Student text (a name, an answer) as the file keeps it: UTF-8 bytes, a lone surrogate
+    kept as it is, so that any string comes back exactly and every name has one spelling.
+    (Suggestions are kept as JSON, which writes a surrogate as an escape.)"""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _str(blob: bytes) -> str:
+    return blob.decode("utf-8", "surrogatepass")
