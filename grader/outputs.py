@@ -104,15 +104,17 @@ class Outputs:
         away what this one set aside (its spool, the class's answers) and mix its results in."""
         if self._held is not None:
             return
-        handle = open(self.out / ".grade" / "run.lock", "a+", encoding="ascii")
+        descriptor = os.open(self.out / ".grade" / "run.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        handle = os.fdopen(descriptor, "r+", encoding="ascii", errors="replace")  # never through a link
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read(20).strip()
             handle.close()
-            raise OutputError(f"{self.out}: another grade run{f' (process {holder})' if holder.isdigit() else ''} "
+            raise OutputError(f"{self.out}: another grade run{f' (process {holder})' if holder.isascii() and holder.isdigit() else ''} "
                               "is writing there; wait for it to end, or choose another folder with --out") from None
+        handle.seek(0)
         handle.truncate(0)
         handle.write(str(os.getpid()))
         handle.flush()

@@ -202,3 +202,15 @@ def test_a_second_run_into_a_folder_being_written_stops_before_it_sweeps_anythin
     time.sleep(0.1)
     main(submissions=EXAMPLES, rubric=RUBRIC, out=out, jobs=2)  # the folder is free again
     assert not aside.exists() and (out / "gradebook.csv").is_file()
+
+
+def test_the_folder_lock_is_never_taken_through_a_link(tmp_path):
+    from grader.errors import OutputError
+
+    out, elsewhere = tmp_path / "out", tmp_path / "notes.txt"
+    (out / ".grade").mkdir(parents=True)
+    elsewhere.write_text("an instructor's notes")
+    (out / ".grade" / "run.lock").symlink_to(elsewhere)
+    with pytest.raises(OutputError, match="cannot write the results there"):
+        main(submissions=EXAMPLES, rubric=RUBRIC, out=out, jobs=2)
+    assert elsewhere.read_text() == "an instructor's notes"
