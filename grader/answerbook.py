@@ -163,10 +163,11 @@ class AnswerBook:
         db.execute("begin immediate")
         try:
             yield db
+            db.execute("commit")
         except BaseException:
-            db.execute("rollback")
+            if db.in_transaction:  # SQLite rolls some failures back itself (a full disk)
+                db.execute("rollback")
             raise
-        db.execute("commit")
 
     def _db(self) -> sqlite3.Connection:
         """This process's connection: a forked copy opens its own."""
@@ -174,7 +175,8 @@ class AnswerBook:
         if connection is None or connection[0] != os.getpid():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-            db.execute("pragma journal_mode = wal")  # copies write their checks while others read
+            # the default journal, as the ledger's: WAL would need memory shared between the
+            # processes, which a network file system may not give
             db.execute("pragma synchronous = off")  # the run's own scratch: a crash redoes the run
             db.execute("pragma cache_size = -512")  # KB: what is read back is read once
             db.executescript(_SCHEMA)

@@ -217,8 +217,8 @@ def main(*, submissions: Path, rubric: Path | None = None, out: Path = Path("gra
         outputs.record.update({name: str(path.resolve()) for name, path in
                                (("roster", roster), ("timestamps", timestamps)) if path is not None})
     outputs.times, outputs.roster = times, set(enrolled) if enrolled is not None else None
-    outputs.prepare()
     try:
+        outputs.prepare()
         ledger = Ledger(out)
         outputs.manual, outputs.ledger = ledger.manual_scores(), ledger
         outputs.reviewed = {key: [Labelled(answer, points) for answer, points in answers]

@@ -21,6 +21,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 import sys
 import threading
 import time
@@ -89,8 +90,11 @@ class Outputs:
             probe = self.out / ".grade" / ".writable"
             probe.write_text("")
             probe.unlink()
-        except OSError as exc:
-            raise self._error(exc) from None
+        except BaseException as exc:
+            self.close()  # a run that cannot start holds nothing
+            if isinstance(exc, OSError):
+                raise self._error(exc) from None
+            raise
 
     def close(self) -> None:
         """Let the folder go: the run is written, or failed."""
@@ -104,8 +108,14 @@ class Outputs:
         away what this one set aside (its spool, the class's answers) and mix its results in."""
         if self._held is not None:
             return
-        descriptor = os.open(self.out / ".grade" / "run.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-        handle = os.fdopen(descriptor, "r+", encoding="ascii", errors="replace")  # never through a link
+        path = self.out / ".grade" / "run.lock"
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)  # never through a link
+        handle = os.fdopen(descriptor, "r+", encoding="ascii", errors="replace")
+        state = os.fstat(descriptor)
+        if not stat.S_ISREG(state.st_mode) or state.st_nlink != 1:  # a hard link: another file's name too
+            handle.close()
+            raise OutputError(f"{path}: not this folder's own lock file (a link to another file?); "
+                              "remove it, or choose another folder with --out")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

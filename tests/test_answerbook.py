@@ -214,3 +214,58 @@ def test_the_folder_lock_is_never_taken_through_a_link(tmp_path):
     with pytest.raises(OutputError, match="cannot write the results there"):
         main(submissions=EXAMPLES, rubric=RUBRIC, out=out, jobs=2)
     assert elsewhere.read_text() == "an instructor's notes"
+
+
+def test_the_folder_lock_is_never_another_files_hard_link(tmp_path):
+    from grader.errors import OutputError
+
+    out, elsewhere = tmp_path / "out", tmp_path / "notes.txt"
+    (out / ".grade").mkdir(parents=True)
+    elsewhere.write_text("an instructor's notes")
+    os.link(elsewhere, out / ".grade" / "run.lock")
+    with pytest.raises(OutputError, match="not this folder's own lock file"):
+        main(submissions=EXAMPLES, rubric=RUBRIC, out=out, jobs=2)
+    assert elsewhere.read_text() == "an instructor's notes"
+
+
+def test_a_full_disk_is_named_as_the_cause(tmp_path):
+    from grader.errors import OutputError
+
+    book = AnswerBook(tmp_path / "answers.db")
+    book.add(0, "ann", {("1a", "answer"): "text"})
+    book.flush()
+    book._db().execute("pragma max_page_count = 8")  # as full as a disk can be
+    with pytest.raises(OutputError, match="full"):
+        for position in range(1, 2000):
+            book.add(position, f"s{position}", {("1a", "answer"): "an answer " * 100})
+    book._waiting.clear()
+    with pytest.raises(OutputError, match="full"):
+        book.put_scored(("1a", "answer"), {f"s{i}": [1.0, 2.0, [], 0.5, [], "x" * 500, []] for i in range(2000)})
+    assert book.of_student("ann") == {("1a", "answer"): ("text", None)}  # what was written stays
+
+
+def test_a_run_that_cannot_start_lets_the_folder_go(tmp_path):
+    from grader.errors import OutputError
+
+    out = tmp_path / "out"
+    planted = out / ".grade" / "answers.db"
+    planted.mkdir(parents=True)  # a folder where the run's file goes
+    with pytest.raises(OutputError) as failed:
+        main(submissions=EXAMPLES, rubric=RUBRIC, out=out, jobs=2)
+    planted.rmdir()
+    main(submissions=EXAMPLES, rubric=RUBRIC, out=out, jobs=2)  # while the failure is still held
+    assert failed.value is not None and (out / "gradebook.csv").is_file()
+
+
+def test_a_write_sqlite_rolled_back_itself_raises_its_own_error(tmp_path):
+    """A full disk makes SQLite roll the transaction back itself: rolling back again would
+    raise "no transaction is active" and hide the cause."""
+    import sqlite3
+
+    book = AnswerBook(tmp_path / "answers.db")
+    with pytest.raises(sqlite3.OperationalError, match="database or disk is full"):
+        with book._lock, book._transaction() as db:
+            db.execute("insert into digests values ('1a', 'answer', 'x')")
+            db.execute("rollback")  # what SQLite does on SQLITE_FULL
+            raise sqlite3.OperationalError("database or disk is full")
+    assert book.digest(("1a", "answer")) is None
