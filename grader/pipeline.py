@@ -85,17 +85,33 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
                 store.put(submission, result, key)
         return result
 
-    def keep_one(position: int) -> tuple[str, bool]:
-        """The submission's key, and whether its answers awaiting a suggestion are the last
-        run's (its result then stays unread); the answers wait on disk (answerbook.py)."""
-        submission, key = submissions[position], ""
+    def look_up(position: int) -> tuple[str, dict | None] | Exception:
+        """In the grader's own thread, before any grading: the submission's key, and the
+        answers the last run showed it with if its kept result is still the one shown (the
+        submission is then neither read nor graded: a rerun costs no thread a look-up); or
+        what went wrong, which `keep_one` makes the submission's error row."""
+        submission = submissions[position]
         try:
             with timing.stage("cache key"):
                 key = store.key(submission)
-            answers = None
-            if store.reuse and submission.student not in regrade:
-                with timing.stage("unchanged look-up"):
-                    answers = outputs.last_answers(submission, key, store.stamp(submission))
+            if not store.reuse or submission.student in regrade:
+                return key, None
+            with timing.stage("unchanged look-up"):
+                return key, outputs.last_answers(submission, key, store.stamp(submission))
+        except (Aborted, OutputError):
+            raise
+        except Exception as exc:
+            return exc
+
+    def keep_one(position: int, found: tuple[str, dict | None] | Exception) -> tuple[str, bool]:
+        """The submission's key, and whether its answers awaiting a suggestion are the last
+        run's (its result then stays unread); the answers wait on disk (answerbook.py).
+        `found`: what `look_up` found."""
+        submission, key = submissions[position], ""
+        try:
+            if isinstance(found, Exception):
+                raise found
+            key, answers = found
             result = None if answers is not None else kept_or_graded(submission, key)
         except (Aborted, OutputError):
             raise
@@ -125,7 +141,17 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
     pool = ThreadPoolExecutor(max_workers=THREADS_PER_JOB * max(1, jobs))
     try:
         with timing.stage("grading (wall)"):
-            kept = _in_order(pool, keep_one, len(submissions), WINDOW_PER_JOB * max(1, jobs))
+            kept: list = [None] * len(submissions)
+            left = []  # (position, what look_up found): to be read from the store, or graded, by the threads
+            for position in range(len(submissions)):
+                found = look_up(position)
+                if not isinstance(found, Exception) and found[1] is not None:  # as last time: no thread needed
+                    kept[position] = keep_one(position, found)
+                else:
+                    left.append((position, found))
+            done = _in_order(pool, lambda index: keep_one(*left[index]), len(left), WINDOW_PER_JOB * max(1, jobs))
+            for (position, _), outcome in zip(left, done):
+                kept[position] = outcome
     except BaseException:
         runner.abort()
         pool.shutdown(wait=True, cancel_futures=True)

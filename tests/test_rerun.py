@@ -75,6 +75,23 @@ def test_an_unchanged_rerun_writes_no_feedback_and_copies_no_result(out):
         assert first.fetchall() == second.fetchall()
 
 
+def test_an_unchanged_rerun_hands_no_student_to_the_grading_threads_and_a_changed_one_only_that_one(
+        out, tmp_path, monkeypatch):
+    from grader import pipeline
+
+    handed = []
+    in_order = pipeline._in_order
+    monkeypatch.setattr(pipeline, "_in_order", lambda pool, work, count, window: (
+        handed.append(count), in_order(pool, work, count, window))[1])
+    main(submissions=EXAMPLES, rubric=RUBRIC, out=out, jobs=2)
+    assert handed == [0]  # each student a look-up in the grader's own thread
+    folder = tmp_path / "submissions"
+    shutil.copytree(EXAMPLES, folder)
+    (folder / "erin.py").write_text((folder / "erin.py").read_text() + "\n# changed\n")
+    main(submissions=folder, rubric=RUBRIC, out=out, jobs=2)
+    assert handed == [0, 1]
+
+
 def test_a_rerun_after_one_review_import_rewrites_only_that_students_feedback(out):
     review(out, [{"student": "dave", "question": "2b", "check": "fnn", "points": "1.5", "comment": "close",
                   "answer_hash": answer_hash(None)}])
