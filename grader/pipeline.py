@@ -141,17 +141,13 @@ def grade_all(plan: Plan, submissions: list[Submission], runner: Runner, store: 
     pool = ThreadPoolExecutor(max_workers=THREADS_PER_JOB * max(1, jobs))
     try:
         with timing.stage("grading (wall)"):
-            kept: list = [None] * len(submissions)
-            left = []  # (position, what look_up found): to be read from the store, or graded, by the threads
-            for position in range(len(submissions)):
+            def step(position: int):
                 found = look_up(position)
                 if not isinstance(found, Exception) and found[1] is not None:  # as last time: no thread needed
-                    kept[position] = keep_one(position, found)
-                else:
-                    left.append((position, found))
-            done = _in_order(pool, lambda index: keep_one(*left[index]), len(left), WINDOW_PER_JOB * max(1, jobs))
-            for (position, _), outcome in zip(left, done):
-                kept[position] = outcome
+                    return keep_one(position, found)
+                return functools.partial(keep_one, position, found)  # read from the store, or graded
+
+            kept = _in_order(pool, step, len(submissions), WINDOW_PER_JOB * max(1, jobs))
     except BaseException:
         runner.abort()
         pool.shutdown(wait=True, cancel_futures=True)
@@ -168,11 +164,13 @@ THREADS_PER_JOB = 2
 WINDOW_PER_JOB = 16  # submissions handed to the threads and not yet finished, per job
 
 
-def _in_order(pool: ThreadPoolExecutor, work: Callable[[int], Any], count: int, window: int) -> list:
-    """[work(0), ..., work(count - 1)] done by `pool`, with at most `window` of them handed
-    over and unfinished at once: what waits to be graded costs no memory however large the
-    class, and one slow submission (an endless loop's timeout) holds up only its own place.
-    The first exception raised by one of them is raised, as soon as it is seen."""
+def _in_order(pool: ThreadPoolExecutor, step: Callable[[int], Any], count: int, window: int) -> list:
+    """The result of each position 0 .. count - 1, in order. `step(position)` runs in this
+    thread and gives the position's result, or a function for `pool` to run that gives it;
+    at most `window` of those are handed over and unfinished at once: what waits to be graded
+    costs no memory however large the class, and one slow submission (an endless loop's
+    timeout) holds up only its own place. The first exception raised by one of them is
+    raised, as soon as it is seen."""
     results: list = [None] * count
     room = threading.Semaphore(window)
     failures: list[BaseException] = []
@@ -186,10 +184,14 @@ def _in_order(pool: ThreadPoolExecutor, work: Callable[[int], Any], count: int, 
             room.release()
 
     for position in range(count):
+        made = step(position)
+        if not callable(made):
+            results[position] = made
+            continue
         room.acquire()
         if failures:  # the caller stops the others
             raise failures[0]
-        pool.submit(work, position).add_done_callback(functools.partial(take, position))
+        pool.submit(made).add_done_callback(functools.partial(take, position))
     for _ in range(window):  # every one handed over has finished
         room.acquire()
         if failures:

@@ -5,6 +5,7 @@ nothing left behind for the next run to take."""
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import tracemalloc
 
@@ -112,7 +113,7 @@ def test_submissions_are_handed_to_the_threads_a_window_at_a_time_and_a_slow_one
         return position * 2
 
     with Counting(max_workers=4) as pool:
-        assert _in_order(pool, work, 500, 12) == [True] + [2 * p for p in range(1, 500)]
+        assert _in_order(pool, lambda p: functools.partial(work, p), 500, 12) == [True] + [2 * p for p in range(1, 500)]
     assert most[0] <= 12
 
 
@@ -127,7 +128,7 @@ def test_the_first_failure_of_a_submission_is_raised():
         return position
 
     with ThreadPoolExecutor(max_workers=4) as pool, pytest.raises(OutputError, match="disk full"):
-        _in_order(pool, work, 500, 12)
+        _in_order(pool, lambda p: functools.partial(work, p), 500, 12)
 
 
 def test_a_killed_runs_answers_and_suggestions_are_swept_not_taken(tmp_path):

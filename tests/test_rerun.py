@@ -79,10 +79,19 @@ def test_an_unchanged_rerun_hands_no_student_to_the_grading_threads_and_a_change
         out, tmp_path, monkeypatch):
     from grader import pipeline
 
-    handed = []
+    handed = []  # per run, how many students went to the grading threads
     in_order = pipeline._in_order
-    monkeypatch.setattr(pipeline, "_in_order", lambda pool, work, count, window: (
-        handed.append(count), in_order(pool, work, count, window))[1])
+
+    def counting(pool, step, count, window):
+        handed.append(0)
+
+        def counted(position):
+            made = step(position)
+            handed[-1] += callable(made)
+            return made
+        return in_order(pool, counted, count, window)
+
+    monkeypatch.setattr(pipeline, "_in_order", counting)
     main(submissions=EXAMPLES, rubric=RUBRIC, out=out, jobs=2)
     assert handed == [0]  # each student a look-up in the grader's own thread
     folder = tmp_path / "submissions"
